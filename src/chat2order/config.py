@@ -1,0 +1,85 @@
+"""Settings, read once from the environment at start-up and passed in.
+
+Nothing here runs at import time: `Settings.from_env()` is called by the entry points (CLI, web app
+factory, SMTP server, worker), and everything below them receives the object.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Defaults give the embedded mode: SQLite, in-process jobs, file outbox."""
+
+    database_url: str = ""
+    redis_url: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_api_base: str = ""  # tests point the REST client at a local stand-in
+    public_base_url: str = ""
+    smtp_listen: str = "127.0.0.1:2525"
+    mail_domains: tuple[str, ...] = ("chat2order.local",)
+    smtp_relay_url: str = ""
+    smtp_max_message_size: int = 10 * 1024 * 1024
+    mail_from: str = ""
+    outbox_dir: Path = Path("var/outbox")
+    var_dir: Path = Path("var")
+    sentry_dsn: str = ""
+    port: int = 5000
+    log_format: str = "text"
+    secret_key: str = "dev-only-not-secret"
+    max_content_length: int = 1024 * 1024
+    rate_limit: str = "120/minute"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        var_dir = Path(env.get("VAR_DIR", "var"))
+        domains = _split(env.get("MAIL_DOMAIN")) or ("chat2order.local",)
+        return cls(
+            database_url=env.get("DATABASE_URL", ""),
+            redis_url=env.get("REDIS_URL", ""),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            twilio_api_base=env.get("TWILIO_API_BASE", ""),
+            public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
+            smtp_listen=env.get("SMTP_LISTEN", "127.0.0.1:2525"),
+            mail_domains=domains,
+            smtp_relay_url=env.get("SMTP_RELAY_URL", ""),
+            smtp_max_message_size=int(env.get("SMTP_MAX_MESSAGE_SIZE", str(10 * 1024 * 1024))),
+            mail_from=env.get("MAIL_FROM", f"orders@{domains[0]}"),
+            outbox_dir=Path(env.get("OUTBOX_DIR", str(var_dir / "outbox"))),
+            var_dir=var_dir,
+            sentry_dsn=env.get("SENTRY_DSN", ""),
+            port=int(env.get("PORT", "5000")),
+            log_format=env.get("LOG_FORMAT", "json" if env.get("DYNO") or env.get("LOG_JSON") else "text"),
+            secret_key=env.get("SECRET_KEY", "dev-only-not-secret"),
+            max_content_length=int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+            rate_limit=env.get("RATE_LIMIT", "120/minute"),
+        )
+
+    @property
+    def effective_database_url(self) -> str:
+        """The embedded default is a SQLite file under `var/`."""
+        return self.database_url or f"sqlite:///{(self.var_dir / 'chat2order.sqlite3').resolve()}"
+
+    @property
+    def embedded_queue(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def mail_domain(self) -> str:
+        return self.mail_domains[0]
+
+    def with_(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
