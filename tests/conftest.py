@@ -8,7 +8,7 @@ Fixtures:
 - `committed_pg`: a sessionmaker on the real database for tests whose code opens its own sessions
   (jobs, workers, web requests); every table is truncated afterwards.
 - `sqlite_engine` / `sqlite_sessionmaker`: the embedded default in a temporary file, migrated to head.
-- `redis_url` / `redis_conn`: Redis database 15 on the local server, flushed before and after.
+- `redis_url` / `redis_conn`: a Redis database of the local server for this run, flushed before and after.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from chat2order.migrate import upgrade
 from tests import factories
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# One Redis database per test run (1..15 by process id) so parallel runs on one machine do not flush each other.
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{1 + os.getpid() % 15}")
 
 
 @pytest.fixture(scope="session")
