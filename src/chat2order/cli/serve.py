@@ -1,0 +1,156 @@
+"""`chat2order serve`, `chat2order worker` and `chat2order twilio sign`: run the processes, sign test webhooks.
+
+`serve` in the embedded default (no REDIS_URL) runs werkzeug's threaded server in one process, because the
+in-process job queue and its relay ticker live in that process (and SQLite wants one writer process);
+with REDIS_URL set it runs gunicorn (gthread workers) and leaves jobs to `chat2order worker`. The Procfile
+runs gunicorn directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from chat2order.cli.base import Env, UserError, pass_env
+
+log = logging.getLogger(__name__)
+
+
+def _configure_logging(env: Env, process: str) -> None:
+    from chat2order.observability import configure
+
+    configure(env.settings, process)
+
+
+def _runtime(env: Env, queue: Any = None) -> Any:
+    from chat2order import jobs
+    from chat2order.runtime import Runtime
+
+    rt = Runtime(env.settings, queue=queue)
+    jobs.set_runtime(rt)
+    return rt
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
+@click.option("--port", type=int, default=None, help="Port (default: PORT, else 5000).")
+@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn workers (REDIS_URL set only).")
+@pass_env
+def serve(env: Env, host: str, port: int | None, workers: int) -> None:
+    """Run the web app; in the embedded default also the in-process job worker and outbox relay."""
+    from chat2order.web import create_app
+
+    _configure_logging(env, "web")
+    settings = env.settings
+    port = port or settings.port
+    if not settings.database_url:
+        # The embedded default creates its SQLite schema itself, so `serve` is the only command to run.
+        from chat2order.migrate import upgrade
+
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.effective_database_url)
+    if settings.embedded_queue:
+        rt = _runtime(env)
+        _serve_embedded(rt, create_app(runtime=rt), host, port)
+    else:
+        _serve_gunicorn(settings, host, port, workers)
+
+
+def _serve_embedded(rt: Any, app: Any, host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    from chat2order.ordering.intake import requeue_received
+    from chat2order.worker import Ticker
+
+    recovered = requeue_received(rt)
+    if recovered:
+        log.info("requeued %d stored messages still waiting for processing", recovered)
+    ticker = Ticker(rt)
+    ticker.start()
+    click.echo(f"chat2order on http://{host}:{port} (embedded: jobs run in this process)")
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        ticker.stop()
+        rt.close()  # drains the in-process queue
+
+
+def _serve_gunicorn(settings: Any, host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from chat2order.web import create_app
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 8)
+
+        def load(self) -> Any:
+            # Called in each forked worker: its engine pool and Redis connections are its own.
+            return create_app(settings)
+
+    _Server().run()
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+@click.option("--queue", "queue_name", default="chat2order", show_default=True)
+@click.option("--warm/--no-warm", default=True, show_default=True, help="Load parser and catalog indexes at start.")
+@pass_env
+def worker(env: Env, burst: bool, queue_name: str, warm: bool) -> None:
+    """Run jobs from Redis (RQ) in a warm, non-forking worker with a periodic outbox relay."""
+    settings = env.settings
+    if not settings.redis_url:
+        click.echo(
+            "REDIS_URL is not set: in the embedded default `chat2order serve` runs the jobs itself; "
+            "no separate worker is needed."
+        )
+        sys.exit(0)
+    _configure_logging(env, "worker")
+    from chat2order.jobs import RQQueue
+    from chat2order.ordering.intake import requeue_received
+    from chat2order.worker import WarmWorker, warm_up
+
+    queue = RQQueue(settings.redis_url, queue_name)
+    rt = _runtime(env, queue)  # the worker's own enqueues (deliver after processing) go to the same queue
+    if warm:
+        warm_up(rt)
+    requeue_received(rt, older_than=dt.timedelta(seconds=30))
+    rq_worker = WarmWorker([queue.queue], connection=queue.connection, relay_queue=queue)
+    rq_worker.work(burst=burst, with_scheduler=True, logging_level=os.environ.get("RQ_LOG_LEVEL", "INFO"))
+
+
+@click.group("twilio")
+def twilio() -> None:
+    """Twilio helpers."""
+
+
+@twilio.command("sign")
+@click.argument("url")
+@click.argument("params", nargs=-1)
+@click.option("--token", default=None, help="Auth token (default: TWILIO_AUTH_TOKEN).")
+@pass_env
+def sign(env: Env, url: str, params: tuple[str, ...], token: str | None) -> None:
+    """Print the X-Twilio-Signature for a form POST of PARAMS (k=v ...) to URL, for trying webhooks locally."""
+    from chat2order.channels.twilio import sign as compute
+
+    token = token or env.settings.twilio_auth_token
+    if not token:
+        raise UserError("no auth token: set TWILIO_AUTH_TOKEN or pass --token")
+    pairs = []
+    for param in params:
+        name, sep, value = param.partition("=")
+        if not sep:
+            raise UserError(f"expected k=v, got {param!r}")
+        pairs.append((name, value))
+    click.echo(compute(url, pairs, token))
+
+
+COMMANDS = [serve, worker, twilio]

@@ -1,0 +1,1 @@
+"""Use cases (services that own their transaction): intake, processing, confirmations, dispatch."""

@@ -1,0 +1,136 @@
+"""The job runners: a warm RQ worker for `chat2order worker`, and the ticker of the embedded default.
+
+Why `WarmWorker` is a `SimpleWorker` (no fork per job): processing needs the parser's spaCy pipelines and
+each supplier's catalog index, which take far longer to build than a job takes to run. RQ's default worker
+forks a fresh work-horse per job, so whatever a job loads dies with it; a SimpleWorker runs every job in
+its own long-lived process, so the runtime (engine pool, `ContextBuilder` cache, spaCy) stays warm. Run
+several worker processes for parallelism.
+
+What a SimpleWorker loses is the work-horse monitor that heartbeats while a job runs, so RQ would have to
+assume a job lives until its timeout (+60 s) before calling it abandoned. `WarmWorker` heartbeats from a
+small thread instead and keeps the heartbeat TTL short, and maintenance runs every few seconds: a worker
+killed mid-job has its job requeued by another worker within about `monitor + 10 + maintenance` seconds
+(20 s with the defaults, plus the first retry's 5 s backoff) instead of RQ's default minutes. Maintenance also enqueues `relay_outbox` (and
+`morning_sheets` once a minute), so pending outbox rows are republished even after Redis lost its queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from rq.worker import SimpleWorker, WorkerStatus
+
+if TYPE_CHECKING:
+    from rq.job import Job
+    from rq.queue import Queue
+
+    from chat2order.jobs import JobQueue
+    from chat2order.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MONITOR_INTERVAL = 5  # seconds between heartbeats of a running job
+MAINTENANCE_INTERVAL = 5  # seconds between registry clean-ups (abandoned-job recovery) and relay ticks
+WORKER_TTL = 20  # the idle worker wakes every WORKER_TTL - 15 seconds to run maintenance
+SHEETS_EVERY = 60.0
+
+
+class WarmWorker(SimpleWorker):
+    """An RQ SimpleWorker with a heartbeat thread, short TTLs and a periodic outbox relay."""
+
+    def __init__(self, *args: Any, relay_queue: JobQueue | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
+        kwargs.setdefault("job_monitoring_interval", MONITOR_INTERVAL)
+        kwargs.setdefault("worker_ttl", WORKER_TTL)
+        super().__init__(*args, **kwargs)
+        self.relay_queue = relay_queue
+        self._last_sheets = 0.0
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        return int(self.job_monitoring_interval) + 10
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        stop = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job, execution, stop), name="rq-heartbeat", daemon=True)
+        beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            stop.set()
+            beat.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _beat(self, job: Job, execution: Any, stop: threading.Event) -> None:
+        while not stop.wait(self.job_monitoring_interval):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except Exception:  # a missed beat only shortens the lease; never crash the job for it
+                log.exception("heartbeat for job %s failed", job.id)
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        if self.relay_queue is None:
+            return
+        try:
+            self.relay_queue.enqueue("relay_outbox")
+            if time.monotonic() - self._last_sheets >= SHEETS_EVERY:
+                self._last_sheets = time.monotonic()
+                self.relay_queue.enqueue("morning_sheets")
+        except Exception:
+            log.exception("could not enqueue the periodic relay")
+
+
+class Ticker:
+    """The embedded default's clock: enqueues `relay_outbox` every few seconds and `morning_sheets` every
+    minute into the in-process queue, from a daemon thread of `chat2order serve`."""
+
+    def __init__(self, runtime: Runtime, *, relay_every: float = 5.0, sheets_every: float = SHEETS_EVERY) -> None:
+        self.runtime = runtime
+        self.relay_every = relay_every
+        self.sheets_every = sheets_every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="chat2order-ticker", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        last_sheets = 0.0
+        while not self._stop.wait(self.relay_every):
+            try:
+                self.runtime.queue.enqueue("relay_outbox")
+                if time.monotonic() - last_sheets >= self.sheets_every:
+                    last_sheets = time.monotonic()
+                    self.runtime.queue.enqueue("morning_sheets")
+            except Exception:
+                log.exception("ticker could not enqueue")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def warm_up(runtime: Runtime) -> None:
+    """Load what jobs need once per process: the parser (spaCy) and every supplier's catalog index."""
+    from sqlalchemy import select
+
+    from chat2order.tables import Supplier
+
+    started = time.monotonic()
+    try:
+        contexts = runtime.contexts
+        with runtime.sessionmaker() as session:
+            ids = list(session.scalars(select(Supplier.id)))
+            for supplier_id in ids:
+                contexts.index_for(session, supplier_id)
+        import chat2order.parsing  # noqa: F401  (loads the parser's language assets)
+    except Exception:  # a cold start is slower, not broken: jobs build what they need on first use
+        log.exception("warm-up incomplete")
+        return
+    log.info("warm: %d catalog indexes in %.2fs", len(ids), time.monotonic() - started)
