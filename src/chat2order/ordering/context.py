@@ -1,0 +1,134 @@
+"""The parser's context from the database: the supplier's catalog index (cached) and the kitchen's history.
+
+One `ContextBuilder` per process. It keeps one `CatalogIndex` per supplier, keyed by a catalog version
+(count of active items, their latest `updated_at`, their highest id), so a catalog import is picked up by
+the next message without any signal, and an unchanged catalog is never re-indexed. Reads only; never
+commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from chat2order.errors import NotFound
+from chat2order.parsing.index import CatalogIndex
+from chat2order.parsing.model import CatalogEntry, ParseContext, PastLine, PastOrder
+from chat2order.tables import CatalogItem, Order, OrderLine, Restaurant, Supplier
+
+HISTORY_STATUSES = ("confirmed", "dispatched")
+HISTORY_LIMIT = 60  # most recent orders read as history: enough for "the usual", bounded for speed
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns; they are stored in UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+class ContextBuilder:
+    """Builds `ParseContext`s; caches one catalog index per supplier and catalog version."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[int, tuple[tuple[Any, ...], CatalogIndex]] = {}
+        self._lock = threading.Lock()
+
+    def _version(self, session: Session, supplier_id: int) -> tuple[Any, ...]:
+        row = session.execute(
+            select(func.count(CatalogItem.id), func.max(CatalogItem.updated_at), func.max(CatalogItem.id)).where(
+                CatalogItem.supplier_id == supplier_id, CatalogItem.active.is_(True)
+            )
+        ).one()
+        return tuple(row)
+
+    def index_for(self, session: Session, supplier_id: int) -> CatalogIndex:
+        """The supplier's catalog index, rebuilt only when its catalog changed."""
+        version = self._version(session, supplier_id)
+        cached = self._indexes.get(supplier_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        supplier = session.get(Supplier, supplier_id)
+        if supplier is None:
+            raise NotFound(f"supplier {supplier_id} not found")
+        items = session.scalars(
+            select(CatalogItem)
+            .where(CatalogItem.supplier_id == supplier_id, CatalogItem.active.is_(True))
+            .order_by(CatalogItem.id)
+        ).all()
+        entries = [CatalogEntry(i.sku, i.name, i.pack or "", i.unit, i.price) for i in items]
+        index = CatalogIndex.build(entries, language=supplier.locale)
+        with self._lock:
+            self._indexes[supplier_id] = (version, index)
+        return index
+
+    def invalidate(self, supplier_id: int | None = None) -> None:
+        """Forget cached indexes (all, or one supplier's); the next message rebuilds them."""
+        with self._lock:
+            if supplier_id is None:
+                self._indexes.clear()
+            else:
+                self._indexes.pop(supplier_id, None)
+
+    def history(
+        self, session: Session, *, restaurant_id: int, supplier_id: int, before: dt.datetime, zone: str
+    ) -> tuple[PastOrder, ...]:
+        """The restaurant's confirmed/dispatched orders with the supplier placed before `before`, oldest
+        first, with `placed_at` in the restaurant's local time (so "last friday" is its friday)."""
+        orders = session.scalars(
+            select(Order)
+            .where(
+                Order.restaurant_id == restaurant_id,
+                Order.supplier_id == supplier_id,
+                Order.status.in_(HISTORY_STATUSES),
+                Order.placed_at < before,
+            )
+            .options(selectinload(Order.lines).selectinload(OrderLine.item))
+            .order_by(Order.placed_at.desc())
+            .limit(HISTORY_LIMIT)
+        ).all()
+        tz = ZoneInfo(zone)
+        out: list[PastOrder] = []
+        for order in reversed(orders):
+            lines = tuple(
+                PastLine(line.item.sku, Decimal(line.quantity), line.unit)
+                for line in order.lines
+                if line.item is not None and line.quantity is not None
+            )
+            if lines:
+                out.append(PastOrder(_aware(order.placed_at).astimezone(tz), lines))
+        return tuple(out)
+
+    def build(
+        self,
+        session: Session,
+        *,
+        restaurant_id: int | None,
+        supplier_id: int,
+        received_at: dt.datetime,
+        channel: str,
+    ) -> ParseContext:
+        """Everything `parse` needs for one message from this restaurant to this supplier."""
+        supplier = session.get(Supplier, supplier_id)
+        if supplier is None:
+            raise NotFound(f"supplier {supplier_id} not found")
+        restaurant = session.get(Restaurant, restaurant_id) if restaurant_id is not None else None
+        zone = (restaurant.timezone if restaurant else None) or supplier.timezone or "UTC"
+        local = _aware(received_at).astimezone(ZoneInfo(zone))
+        history: tuple[PastOrder, ...] = ()
+        if restaurant is not None:
+            history = self.history(
+                session, restaurant_id=restaurant.id, supplier_id=supplier_id, before=local, zone=zone
+            )
+        locale = (restaurant.locale if restaurant else None) or supplier.locale or "en-US"
+        return ParseContext(
+            index=self.index_for(session, supplier_id),
+            history=history,
+            locale=locale,
+            received_at=local,
+            channel=channel,
+        )

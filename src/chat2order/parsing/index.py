@@ -1,0 +1,359 @@
+"""The supplier's catalog, prepared once for fast, typo-tolerant, pack-aware matching.
+
+`CatalogIndex.build(entries)` normalises every name (lemmas, accents, case, sizes such as "25#" or
+"115CT" as size tokens), reads every pack string (`units.parse_pack`), and builds an inverted index
+word -> SKUs plus a character-trigram index over the vocabulary. A query word is mapped to catalog words
+(exact, lemma, typo via rapidfuzz on the trigram short list, prefix for abbreviations, or a cross-language
+food word from `models/lexicon/food.toml`), then only SKUs holding those words are scored. Cost grows with
+the number of SKUs sharing the chef's words, not with the catalog.
+
+No supplier-specific alias lists: a new supplier's plain price list works on day one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from chat2order.parsing import grammar, lines, nlp
+from chat2order.parsing.model import CatalogEntry
+from chat2order.parsing.units import Pack, fold, parse_pack
+
+
+@dataclass(frozen=True)
+class Item:
+    """One SKU as the matcher sees it."""
+
+    entry: CatalogEntry
+    words: tuple[str, ...]  # normalised name words
+    specs: frozenset[str]  # size tokens of the name and pack ("m11.3", "c115", "5x6")
+    pack: Pack
+    weight: float  # sum of idf of its words
+    word_set: frozenset[str] = frozenset()
+
+    @property
+    def sku(self) -> str:
+        return self.entry.sku
+
+    @property
+    def sale_unit(self) -> str:
+        return self.entry.unit
+
+
+@dataclass(frozen=True)
+class Scored:
+    item: Item
+    query: float  # share of the chef's words found in this SKU's name (idf weighted), 0..1
+    name: float  # share of this SKU's name covered by the chef's words, 0..1
+    spec: float  # +1 each size the chef gave that the SKU has, -1 each that contradicts it
+    head: bool = True  # the chef's words include the first word of the SKU's name (its product noun)
+
+
+UNKNOWN_WEIGHT = 0.35
+# Plural endings of the five languages, accent-free, tried when the lemma table does not know the word.
+_PLURALS = (
+    ("oes", "ao"), ("aes", "ao"), ("ns", "m"), ("eaux", "eau"), ("aux", "al"), ("ces", "z"),
+    ("es", ""), ("s", ""), ("i", "o"), ("e", "a"), ("i", "e"), ("x", ""),
+)
+
+
+def _trigrams(word: str) -> set[str]:
+    padded = f" {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def _guess_language(entries: Sequence[CatalogEntry]) -> str:
+    """The catalog's language by which language's food words its names use most."""
+    words: set[str] = set()
+    for entry in entries[:2000]:
+        words.update(fold(entry.name).split())
+    best, best_hits = "en", -1
+    groups = grammar.food_groups()
+    # Each group lists en first, then pt, fr, it, es; positions are only a hint, so count exact words.
+    for lang in nlp.LANGUAGES:
+        stop = grammar.filler(lang)
+        hits = sum(1 for w in words if w in stop)
+        hits += sum(1 for g in groups for w in g if w in words and lang == "en" and w == g[0])
+        if hits > best_hits:
+            best, best_hits = lang, hits
+    return best
+
+
+class CatalogIndex:
+    """A supplier's catalog prepared for matching. Build once per catalog version; read-only after."""
+
+    def __init__(self, items: list[Item], lang: str, surface: dict[str, str] | None = None) -> None:
+        self.items = items
+        self.lang = lang
+        # Catalog words as written (folded) -> their lemma: "judia" -> "judio" when the chef types the
+        # catalog's own word without its accent and the lemma table only knows the accented form.
+        self.surface = surface or {}
+        self.by_sku: dict[str, Item] = {it.sku: it for it in items}
+        postings: dict[str, list[int]] = defaultdict(list)
+        for n, it in enumerate(items):
+            for w in set(it.words):
+                postings[w].append(n)
+        self.postings = dict(postings)
+        total = max(len(items), 1)
+        self.idf = {w: math.log(1 + total / len(p)) for w, p in self.postings.items()}
+        self.max_idf = math.log(1 + total)
+        grams: dict[str, set[str]] = defaultdict(set)
+        for w in self.postings:
+            for g in _trigrams(w):
+                grams[g].add(w)
+        self.grams = dict(grams)
+        self.specs = frozenset(s for it in items for s in it.specs)
+        self._post_arrays = {w: np.asarray(p, dtype=np.int64) for w, p in self.postings.items()}
+        spec_posts: dict[str, list[int]] = defaultdict(list)
+        for n, it in enumerate(items):
+            for sp in it.specs:
+                spec_posts[sp].append(n)
+        self._spec_arrays = {sp: np.asarray(p, dtype=np.int64) for sp, p in spec_posts.items()}
+        self._weights = np.asarray([it.weight for it in items], dtype=np.float32)
+        self._sku_pos = {it.sku: n for n, it in enumerate(items)}
+        self._expand_cache: dict[str, tuple[tuple[str, float], ...]] = {}
+        self._translate_cache: dict[tuple[str, ...], list[str]] = {}
+        self._group_cache: dict[str, tuple[tuple[str, ...], ...]] = {}
+        self._group_index = self._groups()
+        self._food_words = frozenset(w for g in grammar.food_groups() for m in g for w in m.split())
+
+    @classmethod
+    def build(cls, entries: Sequence[CatalogEntry], language: str | None = None) -> CatalogIndex:
+        """Prepare a catalog. `language` (two letters or a locale) picks the lemma table; guessed if None."""
+        lang = nlp.language_of(language) if language else _guess_language(entries)
+        raw: list[tuple[CatalogEntry, tuple[str, ...], frozenset[str], Pack]] = []
+        surface: dict[str, str] = {}
+        for entry in entries:
+            read = lines.read(entry.name, lang, catalog=True)
+            words = tuple(nlp.norm(w, lang) for w in read.words if w)
+            for w, lemma in zip(read.words, words):
+                surface.setdefault(fold(w), lemma)
+            words = tuple(w for w in words if w)
+            pack = parse_pack(entry.pack or "", entry.unit)
+            specs = set(read.specs)
+            if pack.content is not None and pack.content_dim in ("mass", "volume"):
+                specs.add(f"{pack.content_dim[0]}{pack.content:.3g}")
+            raw.append((entry, words, frozenset(specs), pack))
+        # idf needs the postings first; weights are filled in a second pass.
+        counts: dict[str, int] = defaultdict(int)
+        for _, words, _, _ in raw:
+            for w in set(words):
+                counts[w] += 1
+        total = max(len(raw), 1)
+        items = [
+            Item(e, w, s, p, sum(math.log(1 + total / counts[x]) for x in set(w)) or 1.0, frozenset(w))
+            for e, w, s, p in raw
+        ]
+        return cls(items, lang, surface)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    # -- words ------------------------------------------------------------------------------------------
+
+    def _groups(self) -> dict[str, list[tuple[str, ...]]]:
+        """Food-lexicon word or phrase -> other members of its groups, as catalog word tuples."""
+        out: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        for group in grammar.food_groups():
+            stop = grammar.filler(self.lang)
+            members = [tuple(self._norm(w) for w in m.split() if w not in stop) for m in group]
+            members = [m for m in members if m]
+            present = [m for m in members if all(w in self.postings for w in m)]
+            if not present:
+                continue
+            for m in group:
+                out[m].extend(present)
+        return dict(out)
+
+    def _norm(self, word: str) -> str:
+        return self.surface.get(fold(word)) or nlp.norm(word, self.lang)
+
+    def _forms(self, word: str) -> list[str]:
+        """The word, its lemma, and plural-stripped forms for words the lemma table misses (typed without
+        accents: "limoes" -> "limao", "poireaux" -> "poireau")."""
+        low = fold(word)
+        forms = [low, self._norm(word)]
+        for suffix, repl in _PLURALS:
+            if low.endswith(suffix) and len(low) - len(suffix) >= 3:
+                forms.append(low[: len(low) - len(suffix)] + repl)
+        return forms
+
+    def translate(self, words: Sequence[str]) -> list[str]:
+        """Chef words -> catalog words: abbreviations expanded, and food words the catalog spells in another
+        language ("tomate verde" at an English produce house -> "tomatillo") replaced by the catalog's."""
+        key = tuple(words)
+        cached = self._translate_cache.get(key)
+        if cached is not None:
+            return cached
+        out = self._translate(words)
+        if len(self._translate_cache) < 50_000:
+            self._translate_cache[key] = out
+        return out
+
+    def _translate(self, words: Sequence[str]) -> list[str]:
+        abbrev = grammar.abbreviations()
+        expanded: list[str] = []
+        for w in words:
+            full = abbrev.get(fold(w))
+            expanded.extend(full.split() if full else [w])
+        out: list[str] = []
+        i = 0
+        while i < len(expanded):
+            done = False
+            for size in (3, 2, 1):
+                if i + size > len(expanded):
+                    continue
+                chunk = expanded[i : i + size]
+                normed = [self._norm(w) for w in chunk]
+                if size == 1 and normed[0] in self.postings:
+                    break
+                if size > 1 and all(w in self.postings for w in normed):
+                    continue
+                keys = {" ".join(fold(w) for w in chunk), " ".join(normed)}
+                if size == 1:
+                    keys.update(self._forms(chunk[0]))
+                targets: list[tuple[str, ...]] = []
+                for key in keys:
+                    targets.extend(self._group_index.get(key, ()))
+                if targets:
+                    # Several translations (limon -> lemon and lime) all stay: the matcher scores each.
+                    alts = sorted(set(targets))
+                    out.append("|".join(" ".join(t) for t in alts))
+                    i += size
+                    done = True
+                    break
+            if not done:
+                out.append(expanded[i])
+                i += 1
+        return out
+
+    def expand(self, word: str) -> tuple[tuple[str, float], ...]:
+        """Catalog words a chef's word may mean, with a similarity 0..1."""
+        cached = self._expand_cache.get(word)
+        if cached is not None:
+            return cached
+        result: dict[str, float] = {}
+        forms = self._forms(word)
+        for form in forms:
+            if form in self.postings:
+                result[form] = 1.0
+        if not result:
+            key = forms[1]
+            if len(key) >= 3:
+                pool: set[str] = set()
+                for g in _trigrams(key):
+                    pool.update(self.grams.get(g, ()))
+                if pool:
+                    cutoff = 88 if len(key) <= 5 else 82 if len(key) <= 7 else 78
+                    for cand, score, _ in process.extract(
+                        key, list(pool), scorer=fuzz.ratio, limit=5, score_cutoff=cutoff
+                    ):
+                        if abs(len(cand) - len(key)) <= 3:
+                            result[cand] = max(result.get(cand, 0.0), score / 100 * 0.95)
+                    # Abbreviations: "brussels" -> "brussels sprouts", "cuc" -> "cucumber".
+                    for cand in pool:
+                        if cand in result:
+                            continue
+                        if len(key) >= 3 and cand.startswith(key) and len(cand) - len(key) <= 4:
+                            result[cand] = 0.8 if len(key) >= 4 else 0.7
+                        elif len(cand) >= 4 and key.startswith(cand) and len(key) - len(cand) <= 3:
+                            result[cand] = 0.8
+                        elif len(key) >= 4 and cand.endswith(key) and len(cand) - len(key) <= 5 and (
+                            len(key) >= 5 or key not in self._food_words
+                        ):
+                            # "slaw" -> "coleslaw"; not a category word ("fish" is no "monkfish").
+                            result[cand] = 0.75
+        out = tuple(sorted(result.items(), key=lambda kv: -kv[1]))
+        if len(self._expand_cache) < 100_000:
+            self._expand_cache[word] = out
+        return out
+
+    # -- search -----------------------------------------------------------------------------------------
+
+    def search(
+        self, words: Sequence[str], specs: Sequence[str] = (), limit: int = 24, keep: Collection[str] = ()
+    ) -> list[Scored]:
+        """SKUs that hold the chef's words, best first: the `limit` best, plus any SKU of `keep` (this
+        kitchen's history) that explains the words nearly as well."""
+        terms = self.translate(words)
+        query: list[tuple[float, dict[str, float]]] = []  # (weight, {catalog word: similarity})
+        for term in terms:
+            options: dict[str, float] = {}
+            weight = 0.0
+            alts = term.split("|")
+            phrase_words: list[list[str]] = [a.split() for a in alts]
+            if len(alts) > 1 or " " in term or any(w in self.postings for a in phrase_words for w in a) and len(alts) > 1:
+                pass
+            if len(alts) == 1 and len(phrase_words[0]) == 1:
+                for cand, sim in self.expand(term):
+                    options[cand] = max(options.get(cand, 0.0), sim)
+                # A word the catalog does not know at all weighs less than one it knows: chefs' messages
+                # carry names, verbs and chit-chat the filler list cannot foresee.
+                weight = max((self.idf[c] for c in options), default=self.max_idf * UNKNOWN_WEIGHT)
+                query.append((weight, options))
+                continue
+            # A translated word or phrase: each alternative is a set of catalog words; scored as one term.
+            for alt in phrase_words:
+                for w in alt:
+                    options[w] = max(options.get(w, 0.0), 0.97)
+            weight = max((self.idf.get(c, self.max_idf) for c in options), default=self.max_idf)
+            query.append((weight, options))
+        if not query:
+            return []
+        total = sum(w for w, _ in query) or 1.0
+        # Dense scoring over the catalog with numpy: the cost is a few vector operations per chef word,
+        # not a Python loop per SKU holding the word (a 10k catalog has a thousand "tomato" SKUs).
+        hits = np.zeros(len(self.items), dtype=np.float32)
+        matched: set[str] = set()
+        for weight, options in query:
+            term = np.zeros(len(self.items), dtype=np.float32)
+            for cand, sim in options.items():
+                post = self._post_arrays.get(cand)
+                if post is None:
+                    continue
+                term[post] = np.maximum(term[post], sim)
+                matched.add(cand)
+            hits += weight * term
+        if not matched:
+            return []
+        hits /= total
+        best = float(hits.max())
+        if best <= 0:
+            return []
+        qspecs = set(specs)
+        rank = hits - self._weights * 1e-4
+        for s in qspecs:
+            post = self._spec_arrays.get(s)
+            if post is not None:
+                rank[post] += 0.05
+        nonzero = np.flatnonzero(hits > 0)
+        if len(nonzero) > limit:
+            top = nonzero[np.argpartition(-rank[nonzero], limit - 1)[:limit]]
+        else:
+            top = nonzero
+        chosen = {int(n) for n in top}
+        if keep:
+            floor = best - 0.35
+            for sku in keep:
+                n = self._sku_pos.get(sku)
+                if n is not None and hits[n] >= floor and hits[n] > 0:
+                    chosen.add(n)
+        scored: list[Scored] = []
+        for n in chosen:
+            item = self.items[n]
+            covered = sum(self.idf[w] for w in item.word_set & matched)
+            spec = 0.0
+            for s in qspecs:
+                if s in item.specs:
+                    spec += 1
+                elif s[0] in "mvc" and any(x[0] == s[0] for x in item.specs):
+                    spec -= 1
+            head = not item.words or item.words[0] in matched
+            scored.append(Scored(item, round(float(hits[n]), 4), covered / item.weight, spec, head))
+        scored.sort(key=lambda s: (-s.query, -s.spec, -s.name))
+        return scored

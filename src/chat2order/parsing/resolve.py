@@ -1,0 +1,210 @@
+"""Choose the SKU of one read line: catalog match, then the stated unit and sizes, then this kitchen's
+history; flag the line with the candidates when a careful clerk would have to ask.
+
+Confidence is a score in 0..1 built from how much of the chef's wording the SKU explains and how the
+choice was made (unique match, history, pack); `needs_review` is confidence below REVIEW_BELOW or a real
+ambiguity. Not carried (sku None, not_carried True) when the catalog holds no SKU for the words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chat2order.parsing.history import Profile
+from chat2order.parsing.index import CatalogIndex, Item, Scored
+from chat2order.parsing.lines import RawLine
+from chat2order.parsing.units import dimension, is_measure
+
+REVIEW_BELOW = 0.8
+NOT_CARRIED_BELOW = 0.55  # share of the chef's words a SKU must explain to be a match at all
+TIE = 0.08  # query scores this close are the same match
+HISTORY_REACH = 0.35  # how much weaker a match from this kitchen's history may be and still be read
+COUNT_UNITS = ("each", "dozen")
+# Pack words too common to single out a SKU by appearing in its pack string.
+GENERIC_PACK_WORDS = frozenset(
+    ("case", "cs", "box", "bx", "bag", "sack", "bunch", "flat", "tray", "pack", "pk", "can", "tin", "jar", "tub",
+     "bottle", "carton", "ctn", "crate")
+)
+
+
+@dataclass(frozen=True)
+class Choice:
+    sku: str | None
+    unit: str | None
+    confidence: float
+    needs_review: bool
+    candidates: tuple[str, ...]
+    not_carried: bool
+    family: tuple[str, ...] = ()  # SKUs of the same product (before unit and size), for edits
+    reason: str = ""  # how the SKU was chosen (unique, history, ...), for confidence and debugging
+
+
+def _pack_fit(raw: RawLine, item: Item) -> int:
+    """2: the stated unit is this SKU's sale unit; 1: compatible; 0: neutral; -1: contradicts."""
+    sale = item.sale_unit
+    if raw.kind == "measure" and raw.unit:
+        if is_measure(sale) and dimension(sale) == dimension(raw.unit):
+            return 2
+        if raw.measure_hint and raw.measure_hint in item.specs:
+            return 1
+        return -1
+    if raw.kind == "package" and raw.unit:
+        if sale == raw.unit:
+            # "seau" vs "pot" when both are tubs: the chef's own word in the pack string decides.
+            specific = raw.unit_text and raw.unit_text not in GENERIC_PACK_WORDS
+            return 3 if specific and raw.unit_text in item.pack.words else 2
+        if item.pack.container == raw.unit:
+            return 1
+        if is_measure(sale):
+            return -1
+        return 0
+    if raw.kind == "count" and raw.unit:
+        if sale == raw.unit or (sale in COUNT_UNITS):
+            return 2
+        if is_measure(sale):
+            return 1
+        return 0
+    if raw.kind == "sale_pack" and raw.sale_pack:
+        word = raw.sale_pack.rstrip("s")
+        if any(w.rstrip("s") == word for w in item.pack.words):
+            return 2
+        return -1 if is_measure(sale) else 0
+    return 0
+
+
+def _best(group: list[Scored], key) -> list[Scored]:  # type: ignore[no-untyped-def]
+    top = max(key(s) for s in group)
+    return [s for s in group if key(s) == top]
+
+
+def _search(raw: RawLine, index: CatalogIndex, profile: Profile) -> list[Scored]:
+    """Search with the words after the quantity; when they explain little, with the words before too
+    ("il prezzemolo di ieri era giallo, me ne mandi 5 mazzi nuovi")."""
+    scored = index.search(raw.words, raw.specs, keep=profile.counts.keys())
+    if len(raw.words) > 2 and (not scored or scored[0].query < 0.8):
+        # "1 more case lemons tomorrow if u have a truck going out": the product comes first after the
+        # quantity; the rest is talk.
+        for k in (1, 2, 3):
+            if k >= len(raw.words):
+                break
+            head = index.search(raw.words[:k], raw.specs, keep=profile.counts.keys())
+            if head and (not scored or head[0].query >= scored[0].query + 0.15):
+                scored = head
+    weak = not scored or scored[0].query < 0.8 or not any(s.head for s in scored[:3])
+    if raw.words_before and weak:
+        wider = index.search(raw.words_before + raw.words, raw.specs, keep=profile.counts.keys())
+        alone = index.search(raw.words_before, raw.specs, keep=profile.counts.keys())
+        for other in (wider, alone):
+            if not other:
+                continue
+            # A reading that names the product noun beats one that only matched an adjective ("novos").
+            if (
+                not scored
+                or other[0].query > scored[0].query + 0.1
+                or (other[0].head and not scored[0].head and other[0].query >= 0.5)
+            ):
+                scored = other
+    if (not scored or scored[0].query < 0.55) and (raw.words_before or len(raw.words) > 1):
+        # Last resort in a chatty line: only the words the catalog knows ("a rúcula de hoje vinha com
+        # muita areia ... 1 kg de troca").
+        known = [w for w in raw.words_before + raw.words if index.expand(w)]
+        if known and len(known) <= 2:
+            only = index.search(known, raw.specs, keep=profile.counts.keys())
+            if only and only[0].head and only[0].query >= 0.9:
+                scored = only
+    if raw.notes and len(scored) > 1 and scored[1].query >= scored[0].query - TIE:
+        # "10 pheasant (oven ready)": the note may pick among equal readings, never change the product.
+        ties = {s.item.sku for s in scored if s.query >= scored[0].query - TIE}
+        noted = index.search(list(raw.words) + list(raw.notes), raw.specs, keep=profile.counts.keys())
+        if noted and noted[0].item.sku in ties and noted[0].query >= 0.6:
+            keep = {s.item.sku for s in noted if s.query >= noted[0].query - TIE} & ties
+            return [s for s in scored if s.item.sku in keep] + [s for s in scored if s.item.sku not in ties]
+    return scored
+
+
+def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
+    scored = _search(raw, index, profile)
+    if not scored or scored[0].query < NOT_CARRIED_BELOW:
+        best_q = scored[0].query if scored else 0.0
+        return Choice(None, raw.unit, 0.9 - 0.5 * best_q, best_q >= 0.45, (), True)
+    best_q = scored[0].query
+    group = [s for s in scored if s.query >= best_q - TIE]
+    family = tuple(s.item.sku for s in group)
+    # This kitchen's own item, when it explains most of the words, is as good a reading as a closer name
+    # it never buys ("tomate para rallar" -> its "Tomate maduro para triturar", not "Pan rallado").
+    if not any(s.item.sku in profile for s in group):
+        near = [s for s in scored if s.item.sku in profile and s.query >= max(best_q - HISTORY_REACH, 0.5)]
+        if near:
+            group = group + near
+    # Sizes the chef named ("25#", "115ct", "1-2kg"): keep the SKUs that have them.
+    if raw.specs:
+        group = _best(group, lambda s: s.spec)
+    # The stated unit picks the packing ("3 kg limao" -> per kg, "2 cx" -> the box).
+    fits = {s.item.sku: _pack_fit(raw, s.item) for s in group}
+    group = _best(group, lambda s: min(fits[s.item.sku], 2))
+    fit = min(fits[group[0].item.sku], 2)
+    in_history = [s for s in group if s.item.sku in profile]
+    literal = [s for s in group if fits[s.item.sku] == 3]
+    reason = ""
+    chosen: Scored | None = None
+    candidates: tuple[str, ...] = ()
+    if len(group) == 1:
+        chosen, reason = group[0], "unique"
+    elif len(literal) == 1:
+        # "2 seaux de crème": the chef named this SKU's own pack ("seau 5 L", not "pot 1 L").
+        chosen, reason = literal[0], "literal"
+    elif len(in_history) == 1:
+        chosen, reason = in_history[0], "history"
+    elif len(in_history) > 1:
+        # "one standing SKU of that product ordered at exactly that quantity" (in every past order).
+        exact = [
+            s for s in in_history
+            if profile.counts[s.item.sku] == len(profile.orders) and profile.standing_quantity(s.item.sku, raw.quantity)
+        ]
+        if len(exact) == 1:
+            chosen, reason = exact[0], "history-quantity"
+        else:
+            named = _best(in_history, lambda s: round(s.name, 2))
+            second = sorted((s.name for s in in_history), reverse=True)[1]
+            if len(named) == 1 and named[0].name >= 0.99 and second <= 0.75:
+                chosen, reason = named[0], "history-name"
+            else:
+                candidates = tuple(s.item.sku for s in in_history)
+    else:
+        # No history: only a SKU whose whole name the chef wrote ("cebolla" -> "Cebolla", not "Cebolla
+        # morada") is taken without asking.
+        named = _best(group, lambda s: round(s.name, 2))
+        second = sorted({round(s.name, 2) for s in group}, reverse=True)
+        if len(named) == 1 and named[0].name >= 0.99 and (len(second) < 2 or second[1] <= 0.75):
+            chosen, reason = named[0], "name"
+        else:
+            candidates = tuple(s.item.sku for s in group[:6])
+    if chosen is None:
+        return Choice(None, _unit_out(raw, group[0].item, profile), 0.3, True, candidates, False, family)
+    confidence = {
+        "unique": 0.86, "history": 0.95, "history-quantity": 0.9, "history-name": 0.82, "name": 0.82, "literal": 0.88,
+    }[
+        reason
+    ]
+    confidence *= 0.3 + 0.7 * chosen.query
+    if reason == "unique" and chosen.item.sku in profile:
+        confidence = min(1.0, confidence + 0.2)
+    if fit < 0:
+        confidence *= 0.7
+    if raw.unsure:
+        confidence = min(confidence, 0.4)
+    return Choice(chosen.item.sku, _unit_out(raw, chosen.item, profile), round(confidence, 3), confidence < REVIEW_BELOW, (chosen.item.sku,) if raw.unsure else (), False, family, reason)
+
+
+def _unit_out(raw: RawLine, item: Item, profile: Profile | None = None) -> str | None:
+    """The unit as the chef said it; a bare count of something sold by weight is `each`, unless this
+    kitchen orders that very number of the sale unit ("basilico 1" where it always takes 1 kg)."""
+    if raw.kind == "sale_pack":
+        return None
+    if raw.unit is None:
+        if raw.quantity is not None and is_measure(item.sale_unit):
+            if profile is not None and profile.ordered_in_sale_unit(item.sku, raw.quantity, item.sale_unit):
+                return None
+            return "each"
+        return None
+    return raw.unit
