@@ -34,11 +34,14 @@ class Settings:
     outbox_dir: Path = Path("var/outbox")
     var_dir: Path = Path("var")
     sentry_dsn: str = ""
+    metrics_port: int = 0  # the worker serves Prometheus metrics on this port when set (0 = off)
     port: int = 5000
     log_format: str = "text"
     secret_key: str = "dev-only-not-secret"
     max_content_length: int = 1024 * 1024
     rate_limit: str = "120/minute"
+    # How long a send may take before another worker treats the row as abandoned and recovers it.
+    dispatch_lease_seconds: int = 60
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -61,11 +64,13 @@ class Settings:
             outbox_dir=Path(env.get("OUTBOX_DIR", str(var_dir / "outbox"))),
             var_dir=var_dir,
             sentry_dsn=env.get("SENTRY_DSN", ""),
+            metrics_port=int(env.get("METRICS_PORT") or 0),
             port=int(env.get("PORT", "5000")),
             log_format=env.get("LOG_FORMAT", "json" if env.get("DYNO") or env.get("LOG_JSON") else "text"),
             secret_key=env.get("SECRET_KEY", "dev-only-not-secret"),
             max_content_length=int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
             rate_limit=env.get("RATE_LIMIT", "120/minute"),
+            dispatch_lease_seconds=int(env.get("DISPATCH_LEASE_SECONDS", "60")),
         )
 
     @property

@@ -15,6 +15,7 @@ Callers enqueue only after their transaction committed (anything else is named `
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
@@ -94,24 +95,88 @@ JOBS: dict[str, tuple[Callable[..., Any], int]] = {
 }
 
 
+# The log field that names each job's id, so one message (or outbox row) can be followed through the logs.
+_ID_FIELD = {"process_message": "message_id", "deliver": "outbox_id"}
+
+
+def observed(job_name: str, impl: Callable[..., Any]) -> Callable[..., Any]:
+    """`impl` run inside `log_context(job=..., message_id=... | outbox_id=...)` and timed into JOB_SECONDS.
+
+    Both queues run jobs through this, so the worker's and the embedded process's logs look the same.
+    """
+
+    @functools.wraps(impl)
+    def run(rt: Runtime, *ids: int) -> Any:
+        from chat2order.metrics import JOB_SECONDS
+        from chat2order.observability import log_context
+
+        fields: dict[str, Any] = {"job": job_name}
+        if ids and job_name in _ID_FIELD:
+            fields[_ID_FIELD[job_name]] = ids[0]
+        if job_name == "deliver" and ids:
+            fields.update(_outbox_origin(rt, ids[0]))
+        started = time.perf_counter()
+        # Per-message jobs say when they end; the periodic ones (every few seconds) only at debug level.
+        level = logging.INFO if job_name in _ID_FIELD else logging.DEBUG
+        with log_context(**fields):
+            try:
+                result = impl(rt, *ids)
+            except Exception as exc:
+                # One line inside the context (so it carries the message id); the queue logs the traceback.
+                log.warning("job %s failed: %r", job_id(job_name, *ids), exc)
+                raise
+            finally:
+                elapsed = time.perf_counter() - started
+                JOB_SECONDS.labels(job_name).observe(elapsed)
+            log.log(level, "job %s done in %.3fs", job_id(job_name, *ids), elapsed)
+            return result
+
+    return run
+
+
+def _outbox_origin(rt: Runtime, outbox_id: int) -> dict[str, Any]:
+    """The order and inbound message an outbox row belongs to, so a send's log lines carry the message id
+    it all started from (one primary-key read; never fails the job)."""
+    try:
+        from sqlalchemy import select
+
+        from chat2order.tables import Order, OutboundMessage
+
+        with rt.sessionmaker() as session:
+            row = session.execute(
+                select(OutboundMessage.order_id, OutboundMessage.inbound_message_id, Order.source_message_id)
+                .outerjoin(Order, Order.id == OutboundMessage.order_id)
+                .where(OutboundMessage.id == outbox_id)
+            ).first()
+    except Exception:  # log context is a nicety; the job itself reports real failures
+        log.debug("no log context for outbox row %s", outbox_id, exc_info=True)
+        return {}
+    if row is None:
+        return {}
+    order_id, inbound_id, source_id = row
+    return {"order_id": order_id, "message_id": inbound_id or source_id}
+
+
 def process_message(message_id: int) -> None:
     """Parse one stored inbound message into a draft order (or apply it as a reply)."""
-    _run_process_message(get_runtime(), _validated("process_message", (message_id,))[0])
+    observed("process_message", _run_process_message)(
+        get_runtime(), _validated("process_message", (message_id,))[0]
+    )
 
 
 def deliver(outbox_id: int) -> None:
     """Send one outbox row through notify (idempotent: the outbox id is the idempotency key)."""
-    _run_deliver(get_runtime(), _validated("deliver", (outbox_id,))[0])
+    observed("deliver", _run_deliver)(get_runtime(), _validated("deliver", (outbox_id,))[0])
 
 
 def relay_outbox() -> int:
     """Re-enqueue outbox rows still pending (after a crash, a Redis restart, or a due retry)."""
-    return _run_relay_outbox(get_runtime())
+    return int(observed("relay_outbox", _run_relay_outbox)(get_runtime()))
 
 
 def morning_sheets() -> int:
     """Send the suppliers' morning order sheets that are due."""
-    return _run_morning_sheets(get_runtime())
+    return int(observed("morning_sheets", _run_morning_sheets)(get_runtime()))
 
 
 def _validated(job_name: str, ids: Sequence[Any]) -> tuple[int, ...]:
@@ -235,7 +300,7 @@ class InProcessQueue:
     ) -> None:
         self.runtime = runtime
         self.retry_intervals = tuple(retry_intervals)
-        self._runners = runners or {name: impl for name, (impl, _) in JOBS.items()}
+        self._runners = runners or {name: observed(name, impl) for name, (impl, _) in JOBS.items()}
         self._cond = threading.Condition()
         self._ready: list[tuple[float, int, str, tuple[int, ...], int]] = []  # heap: (due, seq, name, ids, attempt)
         self._waiting: set[str] = set()

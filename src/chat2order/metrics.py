@@ -20,7 +20,9 @@ PARSE_SECONDS = Histogram(
 LINES = Counter("chat2order_order_lines_total", "Parsed order lines by outcome", ["outcome"])
 ORDERS = Counter("chat2order_orders_total", "Order status transitions", ["status"])
 DISPATCH = Counter("chat2order_dispatch_attempts_total", "Outbound send attempts by channel and result", ["channel", "result"])
-QUEUE_DEPTH = Gauge("chat2order_queue_depth", "Jobs waiting in the queue", ["queue"])
+# Read from Redis at scrape time by whichever web process answers: under gunicorn's multi-process mode the
+# latest read wins instead of one stale series per worker pid.
+QUEUE_DEPTH = Gauge("chat2order_queue_depth", "Jobs waiting in the queue", ["queue"], multiprocess_mode="mostrecent")
 JOB_SECONDS = Histogram("chat2order_job_seconds", "Job run time", ["job"])
 
 

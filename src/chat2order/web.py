@@ -1,4 +1,4 @@
-"""The Flask app factory: blueprints, request limits, JSON errors, proxy awareness, health checks.
+"""The Flask app factory: blueprints, request limits, JSON errors, proxy awareness, health checks, metrics.
 
 `create_app(settings=None, runtime=None)` builds one app around one `Runtime` (made from the environment
 when not given). Gunicorn runs `chat2order.web:create_app()`. Blueprints are listed in `BLUEPRINT_MODULES`
@@ -45,6 +45,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is None:
         runtime = Runtime.from_settings(settings if settings is not None else Settings.from_env())
     settings = runtime.settings
+    from chat2order.observability import configure
+
+    configure(settings, "web")  # idempotent: the first call in a process sets logging (and Sentry) up
 
     app = Flask("chat2order")
     app.config.update(
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     _register_errors(app)
     _register_health(app)
+    _register_metrics(app)
     for name in BLUEPRINT_MODULES:
         module = importlib.import_module(name)
         if hasattr(module, "register"):
@@ -139,6 +143,19 @@ def _register_health(app: Flask) -> None:
             checks["redis"] = _check_redis(rt.settings.redis_url)
         ready = all(v == "ok" for v in checks.values())
         return jsonify({"status": "ok" if ready else "unavailable", "checks": checks}), 200 if ready else 503
+
+
+def _register_metrics(app: Flask) -> None:
+    @app.get("/metrics")
+    def metrics() -> ResponseReturnValue:
+        """Prometheus exposition: this process's (or, under gunicorn, all workers') metrics plus queue depth
+        and orders by status, read at scrape time."""
+        from flask import Response
+
+        from chat2order import scrape_metrics
+
+        body, content_type = scrape_metrics.render(current_runtime())
+        return Response(body, mimetype=None, content_type=content_type)
 
 
 def _check_database(rt: Runtime) -> str:

@@ -28,6 +28,7 @@ from chat2order.channels import mime
 from chat2order.channels.email_auth import DnsResolver, Resolver, StaticResolver, authenticate
 from chat2order.config import Settings
 from chat2order.errors import InvalidInput
+from chat2order.observability import log_context
 
 if TYPE_CHECKING:
     from chat2order.ordering.intake import Received
@@ -83,7 +84,7 @@ class OrderMailHandler:
             raw = raw.encode("utf-8", errors="surrogateescape")
         refused = await asyncio.to_thread(mime.precheck, raw)
         if refused:
-            log.warning("refused mail from %s: %s", session.peer, refused)
+            _log_refused(session, envelope, refused)
             return f"554 5.6.0 Message refused: {refused}"
         peer_ip = session.peer[0] if isinstance(session.peer, tuple) else None
         try:
@@ -93,7 +94,7 @@ class OrderMailHandler:
             )
         except InvalidInput as exc:
             # Deterministic: retrying would fail the same way, so the sender gets a bounce with the reason.
-            log.warning("refused mail from %s: %s", session.peer, exc)
+            _log_refused(session, envelope, str(exc))
             return f"554 5.6.0 Message refused: {exc}"
         except Exception:
             # Never lose mail: a temporary failure makes the sending server keep it and try again.
@@ -128,7 +129,15 @@ class OrderMailHandler:
                 received_at=received_at,
                 meta=dict(meta),
             )
-            results.append(self._receive(self.runtime, incoming))
+            result = self._receive(self.runtime, incoming)
+            # One line per stored message, with the id that follows it through the worker to the dispatch.
+            with log_context(message_id=result.message_id, channel="email"):
+                log.info(
+                    "smtp mail accepted",
+                    extra={"data": {"provider_id": incoming.provider_id, "recipient": incoming.recipient,
+                                    "status": result.status, "created": result.created}},
+                )
+            results.append(result)
         return results
 
     def _meta(
@@ -167,6 +176,12 @@ class OrderMailHandler:
                     " the From address may be forged"
                 )
         return meta
+
+
+def _log_refused(session: Session, envelope: Envelope, reason: str) -> None:
+    """One structured line per refused message (nothing was stored, so there is no message id)."""
+    fields = {"peer": session.peer, "mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos)}
+    log.warning("smtp mail refused: %s", reason, extra={"data": fields})
 
 
 def provider_id(message_id: str | None, raw: bytes, recipient: str) -> str:

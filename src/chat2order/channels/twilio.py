@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, request
@@ -25,7 +25,8 @@ from twilio.request_validator import (
 )
 from twilio.twiml.voice_response import VoiceResponse
 
-from chat2order.channels import phones
+from chat2order import phones
+from chat2order.observability import log_context
 from chat2order.ordering import intake
 from chat2order.web import current_runtime
 
@@ -67,16 +68,34 @@ def verified(view: F) -> F:
         signature = request.headers.get(SIGNATURE_HEADER, "")
         if not token:
             log.error("TWILIO_AUTH_TOKEN is not set: refusing Twilio webhooks")
-            abort(403, description="Twilio webhooks are not configured")
+            _refuse(403, "Twilio webhooks are not configured")
         if not signature:
-            abort(403, description="missing X-Twilio-Signature")
+            _refuse(403, "missing X-Twilio-Signature")
         algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
         if not RequestValidator(token).validate(signed_url(), request.form, signature, algorithm):
-            log.warning("bad Twilio signature for %s", signed_url())
-            abort(403, description="invalid X-Twilio-Signature")
+            _refuse(403, "invalid X-Twilio-Signature", url=signed_url())
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _refuse(code: int, reason: str, **fields: Any) -> NoReturn:
+    """One structured log line per refused webhook (with the provider's id when it sent one), then abort."""
+    sid = request.form.get("MessageSid") or request.form.get("RecordingSid") or request.form.get("SmsSid")
+    log.warning(
+        "twilio webhook refused: %s", reason,
+        extra={"data": {"path": request.path, "provider_id": sid, "status_code": code, **fields}},
+    )
+    abort(code, description=reason)
+
+
+def _accepted(result: intake.Received, provider_id: str, channel: str) -> None:
+    """One structured log line per accepted message, carrying the stored message id to follow it further."""
+    with log_context(message_id=result.message_id, channel=channel):
+        log.info(
+            "twilio %s accepted", channel,
+            extra={"data": {"provider_id": provider_id, "status": result.status, "created": result.created}},
+        )
 
 
 def twiml(text: str = EMPTY_TWIML) -> Response:
@@ -105,7 +124,7 @@ def sms() -> Response:
     form = request.form
     sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid")
     if not sid:
-        abort(400, description="MessageSid missing")
+        _refuse(400, "MessageSid missing")
     sender = form.get("From", "")
     meta: dict[str, Any] = {
         key: form[name]
@@ -122,10 +141,11 @@ def sms() -> Response:
     media = _media()
     if media:
         meta["media"] = media
-    intake.receive(
+    channel = "whatsapp" if phones.is_whatsapp(sender) else "sms"
+    result = intake.receive(
         current_runtime(),
         intake.Incoming(
-            channel="whatsapp" if phones.is_whatsapp(sender) else "sms",
+            channel=channel,
             provider_id=sid,
             sender=sender,
             recipient=form.get("To"),
@@ -134,6 +154,7 @@ def sms() -> Response:
             meta=meta,
         ),
     )
+    _accepted(result, sid, channel)
     return twiml()
 
 
@@ -170,7 +191,7 @@ def transcription() -> Response:
     form = request.form
     sid = form.get("RecordingSid") or form.get("TranscriptionSid") or form.get("CallSid")
     if not sid:
-        abort(400, description="RecordingSid missing")
+        _refuse(400, "RecordingSid missing")
     meta: dict[str, Any] = {
         key: form[name]
         for key, name in (
@@ -186,7 +207,7 @@ def transcription() -> Response:
     text = form.get("TranscriptionText", "")
     if form.get("TranscriptionStatus", "completed") != "completed" or not text.strip():
         meta["hold_reason"] = "voicemail could not be transcribed; listen to the recording"
-    intake.receive(
+    result = intake.receive(
         current_runtime(),
         intake.Incoming(
             channel="voicemail",
@@ -198,6 +219,7 @@ def transcription() -> Response:
             meta=meta,
         ),
     )
+    _accepted(result, sid, "voicemail")
     return twiml()
 
 

@@ -12,10 +12,40 @@ from chat2order.cli.base import AppGroup, pass_env
 
 COMMAND_MODULES = (
     "chat2order.cli.db",
+    "chat2order.cli.supplier",
+    "chat2order.cli.catalog",
+    "chat2order.cli.dataset",
+    "chat2order.cli.demo",
+    "chat2order.cli.token",
+    "chat2order.cli.serve",
+    "chat2order.cli.smtp",
+    "chat2order.cli.dispatch",
+    "chat2order.cli.predict",
+    "chat2order.cli.parse",
 )
 
 
-@click.group(cls=AppGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# How `chat2order --help` lists the commands; a command not named here is listed under "Other".
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Run", ("serve", "smtp", "worker")),
+    ("Data", ("db", "supplier", "catalog", "dataset", "demo", "token")),
+    ("Orders", ("parse", "predict", "dispatch")),
+    ("Tools", ("twilio",)),
+)
+# One-line summaries for the listing where a command's own first sentence is too long for it.
+SUMMARIES = {
+    "parse": "Parse a message (or stdin lines) and print the reading.",
+    "predict": "Predict a benchmark dataset through the live intake and parser.",
+    "supplier": "Suppliers: add, update, show, list.",
+    "token": "Chat API bearer tokens: create, revoke.",
+}
+
+
+class _Root(AppGroup):
+    sections = SECTIONS
+
+
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="chat2order")
 def main() -> None:
     """chat2order: restaurant orders by text, WhatsApp, email and chat, to exact supplier order sheets."""
@@ -27,6 +57,8 @@ def _register() -> None:
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)
         for command in getattr(module, "COMMANDS", ()):
+            if command.name in SUMMARIES and not command.short_help:
+                command.short_help = SUMMARIES[command.name]
             main.add_command(command)
 
 

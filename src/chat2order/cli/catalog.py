@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -34,8 +35,11 @@ def import_(env: Env, supplier: str, file: Path, dry_run: bool, strict: bool, as
     Good rows are imported in one transaction, bad rows are reported with their row number; SKUs no
     longer in the file are deactivated (never deleted). Exit status 2 when some rows were rejected.
     """
+    from chat2order.observability import configure
     from chat2order.onboarding.catalog_import import import_catalog
     from chat2order.onboarding.progress import TqdmProgress
+
+    configure(env.settings, "cli", level=logging.WARNING)  # long run: warnings in the process's log format
 
     result = import_catalog(
         env.sessionmaker, supplier, file, dry_run=dry_run, strict=strict,

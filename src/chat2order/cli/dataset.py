@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import click
@@ -22,8 +23,11 @@ def dataset() -> None:
 @pass_env
 def load(env: Env, directory: Path, as_json: bool, quiet: bool) -> None:
     """Load suppliers, restaurants, catalogs and past orders of DIRECTORY (idempotent)."""
+    from chat2order.observability import configure
     from chat2order.onboarding.datasets import load_dataset
     from chat2order.onboarding.progress import TqdmProgress
+
+    configure(env.settings, "cli", level=logging.WARNING)  # long run: warnings in the process's log format
 
     loaded = load_dataset(env.sessionmaker, directory, progress=TqdmProgress(quiet=quiet))
     summary = loaded.summary()

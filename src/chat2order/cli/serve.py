@@ -36,7 +36,7 @@ def _runtime(env: Env, queue: Any = None) -> Any:
     return rt
 
 
-@click.command("serve")
+@click.command("serve", short_help="Run the web app (embedded default: with the jobs in-process).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
 @click.option("--port", type=int, default=None, help="Port (default: PORT, else 5000).")
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn workers (REDIS_URL set only).")
@@ -83,7 +83,12 @@ def _serve_embedded(rt: Any, app: Any, host: str, port: int) -> None:
 def _serve_gunicorn(settings: Any, host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
+    from chat2order import gunicorn_conf
     from chat2order.web import create_app
+
+    if workers > 1 and "prometheus_client" not in sys.modules:
+        # Several workers: /metrics sums them through files (must be set before prometheus_client loads).
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str((settings.var_dir / "prometheus").resolve()))
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -91,6 +96,8 @@ def _serve_gunicorn(settings: Any, host: str, port: int, workers: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 8)
+            self.cfg.set("on_starting", gunicorn_conf.on_starting)
+            self.cfg.set("child_exit", gunicorn_conf.child_exit)
 
         def load(self) -> Any:
             # Called in each forked worker: its engine pool and Redis connections are its own.
@@ -99,9 +106,9 @@ def _serve_gunicorn(settings: Any, host: str, port: int, workers: int) -> None:
     _Server().run()
 
 
-@click.command("worker")
+@click.command("worker", short_help="Run the job worker (RQ, needs REDIS_URL).")
 @click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
-@click.option("--queue", "queue_name", default="chat2order", show_default=True)
+@click.option("--queue", "queue_name", default="chat2order", show_default=True, help="RQ queue to work.")
 @click.option("--warm/--no-warm", default=True, show_default=True, help="Load parser and catalog indexes at start.")
 @pass_env
 def worker(env: Env, burst: bool, queue_name: str, warm: bool) -> None:
@@ -118,18 +125,27 @@ def worker(env: Env, burst: bool, queue_name: str, warm: bool) -> None:
     from chat2order.ordering.intake import requeue_received
     from chat2order.worker import WarmWorker, warm_up
 
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port)
+        log.info("worker metrics on :%d/metrics", settings.metrics_port)
     queue = RQQueue(settings.redis_url, queue_name)
+    queue.connection.ping()  # fail now with one clear line (cli.base) rather than deep inside RQ's loop
     rt = _runtime(env, queue)  # the worker's own enqueues (deliver after processing) go to the same queue
     if warm:
         warm_up(rt)
     requeue_received(rt, older_than=dt.timedelta(seconds=30))
     rq_worker = WarmWorker([queue.queue], connection=queue.connection, relay_queue=queue)
-    rq_worker.work(burst=burst, with_scheduler=True, logging_level=os.environ.get("RQ_LOG_LEVEL", "INFO"))
+    # RQ's own lines (every job twice, plus each relay tick) stay at WARNING unless RQ_LOG_LEVEL says
+    # otherwise: `chat2order.jobs` writes one line per job with its message id instead.
+    log.info("worker listening on queue %s", queue_name)
+    rq_worker.work(burst=burst, with_scheduler=True, logging_level=os.environ.get("RQ_LOG_LEVEL", "WARNING"))
 
 
 @click.group("twilio")
 def twilio() -> None:
-    """Twilio helpers."""
+    """Twilio helpers: sign a webhook request to try it locally."""
 
 
 @twilio.command("sign")

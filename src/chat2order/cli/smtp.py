@@ -7,7 +7,7 @@ import click
 from chat2order.cli.base import Env, pass_env
 
 
-@click.command("smtp")
+@click.command("smtp", short_help="Run the inbound SMTP server (orders by email).")
 @click.option("--listen", default=None, metavar="HOST:PORT", help="Address to listen on (default: SMTP_LISTEN).")
 @click.option(
     "--auth",
@@ -18,8 +18,12 @@ from chat2order.cli.base import Env, pass_env
     help="SPF/DKIM/DMARC: enforce = record and hold unverified mail from known contacts for review; "
     "record = record only; off = no DNS lookups (offline trials).",
 )
+@click.option(
+    "--metrics-port", type=int, default=0, envvar="SMTP_METRICS_PORT", show_default=True,
+    help="Serve this process's Prometheus metrics on this port (env SMTP_METRICS_PORT; 0 = off).",
+)
 @pass_env
-def smtp(env: Env, listen: str | None, auth_mode: str) -> None:
+def smtp(env: Env, listen: str | None, auth_mode: str, metrics_port: int) -> None:
     """Receive orders by email for the MAIL_DOMAIN addresses (orders+<supplier>@domain)."""
     from chat2order import jobs
     from chat2order.channels.smtp import serve_smtp
@@ -28,6 +32,11 @@ def smtp(env: Env, listen: str | None, auth_mode: str) -> None:
 
     settings = env.settings
     configure(settings, "smtp")
+    if metrics_port:
+        # Email's inbound counters live in this process; the web app's /metrics cannot see them.
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port)
     if not settings.database_url:
         # The embedded default creates its SQLite schema itself, as `serve` does.
         from chat2order.migrate import upgrade

@@ -25,8 +25,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from chat2order.channels import phones
+from chat2order import phones
 from chat2order.errors import InvalidInput
+from chat2order.metrics import INBOUND
+from chat2order.observability import log_context
 from chat2order.ordering import optout
 from chat2order.ordering.routing import (
     IGNORED_AUTO_REPLY,
@@ -98,9 +100,19 @@ def receive(rt: Runtime, incoming: Incoming) -> Received:
             session.rollback()
             found = _find(session, incoming.channel, incoming.provider_id)
             assert found is not None
+            INBOUND.labels(incoming.channel, "duplicate").inc()
+            with log_context(message_id=found.id, channel=incoming.channel):
+                log.info("duplicate delivery of %s; nothing stored", incoming.provider_id)
             return _received(found, created=False)
         to_deliver = _side_effects(session, incoming, routing, message_id)
         session.commit()
+    INBOUND.labels(incoming.channel, routing.status).inc()
+    with log_context(message_id=message_id, channel=incoming.channel):
+        log.info(
+            "stored inbound message",
+            extra={"data": {"status": routing.status, "supplier_id": routing.supplier_id,
+                            "restaurant_id": routing.restaurant_id}},
+        )
     result = Received(
         message_id=message_id,
         created=True,

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from chat2order.channels import phones
+from chat2order import phones
 from chat2order.ordering import optout
 from chat2order.tables import Account, Contact, Supplier
 
