@@ -15,6 +15,8 @@ Callers enqueue only after their transaction committed (anything else is named `
 
 from __future__ import annotations
 
+import datetime as dt
+
 import functools
 import heapq
 import itertools
@@ -74,10 +76,19 @@ def _run_deliver(rt: Runtime, outbox_id: int) -> None:
     dispatch.deliver(rt, outbox_id)
 
 
-def _run_relay_outbox(rt: Runtime) -> int:
-    from chat2order.ordering import dispatch
+# An inbound message still `received` this long after arrival lost its job (Redis restarted, enqueue failed).
+STALE_INBOUND = dt.timedelta(seconds=30)
 
-    return int(dispatch.relay_pending(rt))
+
+def _run_relay_outbox(rt: Runtime) -> int:
+    """Republish what a lost queue would have dropped: pending outbox rows and unprocessed inbound messages.
+
+    Re-enqueueing is safe: job ids are unique per piece of work and both jobs are idempotent.
+    """
+    from chat2order.ordering import dispatch
+    from chat2order.ordering.intake import requeue_received
+
+    return int(dispatch.relay_pending(rt)) + requeue_received(rt, older_than=STALE_INBOUND)
 
 
 def _run_morning_sheets(rt: Runtime) -> int:

@@ -263,3 +263,21 @@ def test_worker_command_without_redis_explains_the_embedded_default_and_exits_0(
 
     assert result.exit_code == 0
     assert "chat2order serve" in result.output
+
+
+def test_relay_republishes_inbound_messages_whose_job_was_lost(committed_pg, pg_engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from tests import factories
+    from tests.helpers.dispatch_runtime import make_runtime
+
+    now = dt.datetime.now(dt.timezone.utc)
+    stale = factories.InboundMessageFactory(status="received", received_at=now - dt.timedelta(minutes=2))
+    fresh = factories.InboundMessageFactory(status="received", received_at=now)
+    done = factories.InboundMessageFactory(status="awaiting_chef", received_at=now - dt.timedelta(minutes=2))
+    rt, queue = make_runtime(pg_engine, committed_pg, tmp_path)
+
+    jobs._run_relay_outbox(rt)
+
+    assert queue.ids("process_message") == [stale.id]
+    assert fresh.id not in queue.ids("process_message") and done.id not in queue.ids("process_message")

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chat2order import metrics
 from chat2order.errors import InvalidInput
 from chat2order.parsing.model import ParsedLine, ParsedOrder
 from chat2order.tables import CatalogItem, InboundMessage, Order, OrderLine, OutboundMessage
@@ -68,6 +69,7 @@ def transition(order: Order, to: str, now: dt.datetime | None = None) -> None:
     if to not in TRANSITIONS.get(order.status, frozenset()):
         raise InvalidTransition(f"order {order.id}: cannot go from {order.status} to {to}")
     order.status = to
+    metrics.ORDERS.labels(to).inc()
     now = now or dt.datetime.now(dt.UTC)
     if to == "confirmed":
         order.confirmed_at = now

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chat2order import metrics
 from chat2order.errors import Chat2OrderError, InvalidInput, NotFound
 from chat2order.i18n import t
 from chat2order.ordering import confirmations, orders
@@ -188,7 +189,11 @@ class _Run:
     def _parse(self, context: ParseContext) -> ParsedOrder:
         from chat2order.parsing import parse
 
-        parsed = parse(self.message.body or "", context)
+        with metrics.PARSE_SECONDS.time():
+            parsed = parse(self.message.body or "", context)
+        for line in parsed.lines:
+            outcome = "flagged" if line.needs_review else "not_carried" if line.sku is None else "matched"
+            metrics.LINES.labels(outcome).inc()
         self.message.meta = {
             **(self.message.meta or {}),
             "parse": {
@@ -378,7 +383,7 @@ class _Run:
         self, order: Order, kind: confirmations.Kind, *, purpose: str, notice: Notice | None = None
     ) -> None:
         """Write the message to the chef to the outbox (nothing by SMS to someone who opted out)."""
-        from chat2order.channels.phones import strip_scheme
+        from chat2order.phones import strip_scheme
         from chat2order.ordering import outbox
 
         message = self.message
