@@ -26,7 +26,9 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from chat2order.db import Base
 
@@ -38,8 +40,32 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware timestamp stored in UTC on every database.
+
+    SQLite keeps no offset: without this, "23:20+01:00" would come back as 23:20 UTC, an hour and possibly a
+    day off. Aware values are converted to UTC on the way in; values come back aware (UTC). A naive value is
+    refused, because its meaning is a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store timezone-aware times")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
 class Timestamped:
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 
 class Supplier(Timestamped, Base):
@@ -77,7 +103,7 @@ class CatalogItem(Base):
     unit: Mapped[str] = mapped_column(String(16))
     price: Mapped[Decimal] = mapped_column(Money)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     supplier: Mapped[Supplier] = relationship(back_populates="items")
 
@@ -161,7 +187,7 @@ class InboundMessage(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     raw: Mapped[str] = mapped_column(Text, default="")
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(24), default="received")
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -188,11 +214,11 @@ class Order(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     channel: Mapped[str | None] = mapped_column(String(16))
     locale: Mapped[str | None] = mapped_column(String(16))
-    placed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivery_date: Mapped[dt.date | None] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
-    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str | None] = mapped_column(Text)
 
     restaurant: Mapped[Restaurant] = relationship()
@@ -247,9 +273,9 @@ class OutboundMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"), index=True)
     inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order | None] = relationship()
     inbound_message: Mapped[InboundMessage | None] = relationship()

@@ -84,3 +84,30 @@ def test_money_comes_back_as_decimal(db) -> None:  # type: ignore[no-untyped-def
     db.expire_all()
     loaded = db.get(tables.CatalogItem, item.id)
     assert loaded.price == Decimal("32.50") and isinstance(loaded.price, Decimal)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_local_time_comes_back_as_the_same_instant(database, request) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    if database == "sqlite":
+        maker = request.getfixturevalue("sqlite_sessionmaker")
+        session = maker()
+    else:
+        session = request.getfixturevalue("db")
+    late_in_paris = dt.datetime(2026, 11, 5, 23, 20, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    message = factories.InboundMessageFactory(received_at=late_in_paris)
+    session.expire_all()
+    loaded = session.get(tables.InboundMessage, message.id)
+    assert loaded.received_at == late_in_paris
+    assert loaded.received_at.utcoffset() == dt.timedelta(0)
+
+
+def test_a_naive_time_is_refused(db) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from sqlalchemy.exc import StatementError
+
+    with pytest.raises(StatementError, match="naive datetime"):
+        with db.begin_nested():
+            factories.InboundMessageFactory(received_at=dt.datetime(2026, 11, 5, 23, 20))
