@@ -30,12 +30,15 @@ log = logging.getLogger(__name__)
 def queue_depths(rt: Runtime) -> dict[str, int]:
     """Waiting jobs per queue: RQ's queue and its failed registry, or the in-process queue's backlog."""
     queue = rt.queue
-    rq_queue = getattr(queue, "queue", None)
-    if rq_queue is not None:  # RQQueue
+    rq_queues = getattr(queue, "queues", None)
+    if rq_queues is not None:  # RQQueue
         from rq.registry import FailedJobRegistry
 
-        failed = FailedJobRegistry(queue=rq_queue)
-        return {rq_queue.name: int(rq_queue.count), f"{rq_queue.name}:failed": int(failed.count)}
+        depths: dict[str, int] = {}
+        for rq_queue in rq_queues:
+            depths[rq_queue.name] = int(rq_queue.count)
+            depths[f"{rq_queue.name}:failed"] = int(FailedJobRegistry(queue=rq_queue).count)
+        return depths
     pending = getattr(queue, "pending", None)
     if callable(pending):
         return {"in-process": int(pending())}

@@ -53,7 +53,7 @@ def test_rq_worker_job_logs_carry_the_message_id(
     jobs.set_runtime(Runtime(Settings(redis_url=redis_url), engine=pg_engine, sessionmaker=committed_pg, queue=queue))
     try:
         queue.enqueue("process_message", 987654)  # no such message: the job fails and says so
-        WarmWorker([queue.queue], connection=redis_conn).work(burst=True)
+        WarmWorker(queue.queues, connection=redis_conn).work(burst=True)
     finally:
         jobs.set_runtime(None)
 

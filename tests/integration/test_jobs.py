@@ -33,7 +33,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, int]]]:
 
 
 def _burst(queue: RQQueue) -> None:
-    WarmWorker([queue.queue], connection=queue.connection).work(burst=True, logging_level="WARNING")
+    WarmWorker(queue.queues, connection=queue.connection).work(burst=True, logging_level="WARNING")
 
 
 @pytest.mark.redis
@@ -99,7 +99,24 @@ def test_rq_job_ids_name_the_work(redis_url: str) -> None:
     queue.enqueue("deliver", 12)
     queue.enqueue("relay_outbox")
 
-    assert sorted(queue.queue.job_ids) == ["deliver-12", "relay_outbox"]
+    assert sorted(queue.dispatch_queue.job_ids) == ["deliver-12", "relay_outbox"]
+
+
+@pytest.mark.redis
+def test_rq_sends_run_before_the_parsing_backlog(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    order: list[str] = []
+    monkeypatch.setattr(jobs, "_run_process_message", lambda rt, i: order.append(f"process-{i}"))
+    monkeypatch.setattr(jobs, "_run_deliver", lambda rt, i: order.append(f"deliver-{i}"))
+    queue = RQQueue(redis_url, "c2o-test")
+    jobs.set_runtime(Runtime(Settings(redis_url=redis_url), queue=queue))
+    try:
+        for i in (1, 2, 3):
+            queue.enqueue("process_message", i)
+        queue.enqueue("deliver", 9)
+        _burst(queue)
+    finally:
+        jobs.set_runtime(None)
+    assert order == ["deliver-9", "process-1", "process-2", "process-3"]
 
 
 def test_job_payload_must_be_positive_integer_ids() -> None:
@@ -209,7 +226,7 @@ def test_job_of_a_killed_worker_is_requeued_within_seconds(redis_url: str, calls
 
     queue = RQQueue(redis_url, "c2o-test", retry_intervals=(0,))  # production waits 5 s before the retry
     queue.enqueue("process_message", 9)
-    dead = WarmWorker([queue.queue], connection=queue.connection)
+    dead = WarmWorker(queue.queues, connection=queue.connection)
     job, _ = queue.queue.dequeue_any([queue.queue], None, connection=queue.connection)
     dead.prepare_execution(job)
     dead.prepare_job_execution(job, True)  # the job is now "started" ... and its worker is SIGKILLed here
@@ -235,7 +252,7 @@ def test_warm_worker_heartbeats_while_a_long_job_runs(redis_url: str, monkeypatc
     try:
         queue = RQQueue(redis_url, "c2o-test")
         queue.enqueue("process_message", 4)
-        WarmWorker([queue.queue], connection=queue.connection, job_monitoring_interval=0.1).work(
+        WarmWorker(queue.queues, connection=queue.connection, job_monitoring_interval=0.1).work(
             burst=True, logging_level="WARNING"
         )
     finally:
@@ -247,11 +264,12 @@ def test_warm_worker_heartbeats_while_a_long_job_runs(redis_url: str, monkeypatc
 @pytest.mark.redis
 def test_worker_maintenance_enqueues_the_outbox_relay(redis_url: str) -> None:
     queue = RQQueue(redis_url, "c2o-test")
-    worker = WarmWorker([queue.queue], connection=queue.connection, relay_queue=queue)
+    worker = WarmWorker(queue.queues, connection=queue.connection, relay_queue=queue)
 
     worker.run_maintenance_tasks()
 
-    assert set(queue.queue.job_ids) == {"relay_outbox", "morning_sheets"}
+    assert set(queue.dispatch_queue.job_ids) == {"relay_outbox"}
+    assert set(queue.queue.job_ids) == {"morning_sheets"}
 
 
 def test_worker_command_without_redis_explains_the_embedded_default_and_exits_0() -> None:

@@ -124,7 +124,7 @@ def test_a_stored_message_whose_job_redis_lost_is_processed_by_a_running_worker(
 
     jobs.set_runtime(runtime)
     try:
-        worker = WarmWorker([queue.queue], connection=queue.connection, relay_queue=queue)
+        worker = WarmWorker(queue.queues, connection=queue.connection, relay_queue=queue)
         worker.work(burst=True)  # a worker that was already running: its maintenance runs, then the jobs
     finally:
         jobs.set_runtime(None)

@@ -79,7 +79,8 @@ def test_queue_depth_reads_the_rq_queue(sqlite_engine: Engine, redis_url: str, r
     runtime = Runtime(Settings(redis_url=redis_url), engine=sqlite_engine, queue=queue)
     client = create_app(runtime=runtime).test_client()
 
-    assert _sample(client, "chat2order_queue_depth", queue="chat2order") == 2
+    assert _sample(client, "chat2order_queue_depth", queue="chat2order") == 1
+    assert _sample(client, "chat2order_queue_depth", queue="chat2order-dispatch") == 1
     assert _sample(client, "chat2order_queue_depth", queue="chat2order:failed") == 0
 
 

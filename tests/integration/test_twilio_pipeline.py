@@ -91,7 +91,7 @@ def test_deployed_shape_runs_processing_and_delivery_in_the_warm_worker(
     assert _post(app, form) == 200  # Twilio redelivers: still one message, one order, one confirmation
     jobs.set_runtime(rt)
     try:
-        WarmWorker([queue.queue], connection=queue.connection).work(burst=True, logging_level="WARNING")
+        WarmWorker(queue.queues, connection=queue.connection).work(burst=True, logging_level="WARNING")
     finally:
         jobs.set_runtime(None)
 

@@ -136,7 +136,7 @@ def worker(env: Env, burst: bool, queue_name: str, warm: bool) -> None:
     if warm:
         warm_up(rt)
     requeue_received(rt, older_than=dt.timedelta(seconds=30))
-    rq_worker = WarmWorker([queue.queue], connection=queue.connection, relay_queue=queue)
+    rq_worker = WarmWorker(queue.queues, connection=queue.connection, relay_queue=queue)
     # RQ's own lines (every job twice, plus each relay tick) stay at WARNING unless RQ_LOG_LEVEL says
     # otherwise: `chat2order.jobs` writes one line per job with its message id instead.
     log.info("worker listening on queue %s", queue_name)
