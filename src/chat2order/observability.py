@@ -82,7 +82,7 @@ def configure(settings: Settings, process: str, level: int = logging.INFO) -> No
         handler.addFilter(_ContextFilter())
         root.addHandler(handler)
         root.setLevel(level)
-        for noisy in ("urllib3", "twilio.http_client", "mail.log"):
+        for noisy in ("urllib3", "twilio.http_client", "mail.log", "fontTools"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         _CONFIGURED = True
     if settings.sentry_dsn:
