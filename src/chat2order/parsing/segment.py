@@ -92,6 +92,10 @@ def _split_product_first(toks: list[str], lang: str) -> list[str]:
     return []
 
 
+# No order item runs longer than this many tokens; bounds the work per cut on absurdly long lines.
+MAX_ITEM_TOKENS = 40
+
+
 def _split_runon(part: str, lang: str) -> list[str]:
     """'2cs roma 5kg onions 1 box lemons' -> three items, when each chunk starts with its quantity."""
     toks = nlp.tokens(part, lang)
@@ -101,17 +105,22 @@ def _split_runon(part: str, lang: str) -> list[str]:
     first = next((k for k, t in enumerate(toks) if re.match(r"^\d", t)), None)
     if len(toks) < 4 or first is None or first > 3:
         return [part]
+    numbers = [p for p in range(first + 2, len(toks)) if re.match(r"^\d+(?:[.,]\d+)?$", toks[p])]
+    # Each candidate cut reads only its neighbourhood (the chunk since the last cut, the chunk up to the next
+    # number), so a long run-on line costs linear, not quadratic, time.
+    following = dict(pairwise(numbers + [len(toks)]))
+    depth = [0]
+    for t in toks:
+        depth.append(depth[-1] + (t == "(") - (t == ")"))
     cuts = [0]
-    for p in range(first + 2, len(toks)):
-        if not re.match(r"^\d+(?:[.,]\d+)?$", toks[p]):
-            continue
-        if toks[:p].count("(") > toks[:p].count(")"):
+    for p in numbers:
+        if depth[p] > 0:
             continue  # inside a note: "(cerca de 3 kg cada)"
         prev = fold(toks[p - 1])
         if prev in ("x", "×", "-", "/", "or", "ou", "o", "a", "no", "n", "#") or re.match(r"^\d", prev):
             continue
-        left = lines.read(" ".join(toks[cuts[-1] : p]), lang)
-        right = lines.read(" ".join(toks[p:]), lang)
+        left = lines.read(" ".join(toks[max(cuts[-1], p - MAX_ITEM_TOKENS) : p]), lang)
+        right = lines.read(" ".join(toks[p : max(following[p], p + 2)]), lang)
         if left.words and right.words and left.quantity is not None and right.quantity is not None:
             # The new chunk must not merely be a size of the left item ("1 sac 25 kg").
             cuts.append(p)

@@ -68,3 +68,8 @@ def test_half_a_unit_after_and_is_a_new_item() -> None:
 
 def test_numbers_inside_a_note_do_not_start_items() -> None:
     assert segments("2 abóboras grandes (cerca de 3 kg cada)", "pt") == ["2 abóboras grandes (cerca de 3 kg cada)"]
+
+
+def test_a_very_long_run_on_line_is_still_split_into_every_item() -> None:
+    line = " ".join(f"{n} kg onions" for n in range(1, 301))
+    assert segments(line, "en") == [f"{n} kg onions" for n in range(1, 301)]
