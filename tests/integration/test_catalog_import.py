@@ -20,8 +20,9 @@ from chat2order.cli import main
 from chat2order.onboarding import catalog_import
 from chat2order.onboarding.catalog_import import import_catalog
 from tests import factories
+from tests.paths import DEV
 
-DEV_CATALOGS = sorted((Path("/work/shared/bench/dev/catalogs")).glob("*.csv"))
+DEV_CATALOGS = sorted((DEV / "catalogs").glob("*.csv"))
 BROKEN = Path(__file__).resolve().parents[2] / "fixtures" / "catalogs" / "broken-export.csv"
 
 

@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chat2order import tables
 from chat2order.cli import main
 from chat2order.onboarding.datasets import bench_phone, load_dataset
-
-DEV = Path("/work/shared/bench/dev")
+from tests.paths import DEV
 
 
 def _count(maker: sessionmaker[Session], model: Any, *where: Any) -> int:

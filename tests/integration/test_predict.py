@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from chat2order.cli import main
 
 MINI = Path(__file__).resolve().parents[1] / "data" / "predict_mini"
-DEV = Path("/work/shared/bench/dev")
+from tests.paths import DEV
+
 SCORER = DEV.parent / "score.py"
 
 
