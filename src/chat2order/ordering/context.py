@@ -24,6 +24,7 @@ from chat2order.tables import CatalogItem, Order, OrderLine, Restaurant, Supplie
 
 HISTORY_STATUSES = ("confirmed", "dispatched")
 HISTORY_LIMIT = 60  # most recent orders read as history: enough for "the usual", bounded for speed
+HISTORY_CACHE_SIZE = 4096  # kitchen-supplier histories kept (first in, first out)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -37,6 +38,8 @@ class ContextBuilder:
     def __init__(self) -> None:
         self._indexes: dict[int, tuple[tuple[Any, ...], CatalogIndex]] = {}
         self._lock = threading.Lock()
+        # (restaurant, supplier, zone) -> (history version, history)
+        self._histories: dict[tuple[int, int, str], tuple[tuple[Any, ...], tuple[PastOrder, ...]]] = {}
 
     def _version(self, session: Session, supplier_id: int) -> tuple[Any, ...]:
         row = session.execute(
@@ -67,26 +70,61 @@ class ContextBuilder:
         return index
 
     def invalidate(self, supplier_id: int | None = None) -> None:
-        """Forget cached indexes (all, or one supplier's); the next message rebuilds them."""
+        """Forget cached indexes and histories (all, or one supplier's); the next message rebuilds them."""
         with self._lock:
             if supplier_id is None:
                 self._indexes.clear()
+                self._histories.clear()
             else:
                 self._indexes.pop(supplier_id, None)
+                for key in [k for k in self._histories if k[1] == supplier_id]:
+                    self._histories.pop(key, None)
 
     def history(
         self, session: Session, *, restaurant_id: int, supplier_id: int, before: dt.datetime, zone: str
     ) -> tuple[PastOrder, ...]:
         """The restaurant's confirmed/dispatched orders with the supplier placed before `before`, oldest
-        first, with `placed_at` in the restaurant's local time (so "last friday" is its friday)."""
+        first, with `placed_at` in the restaurant's local time (so "last friday" is its friday).
+
+        Cached per restaurant, supplier and zone under a version read by one aggregate query (how many
+        orders and lines, their highest ids, the sum of the quantities): an unchanged history is not
+        loaded again, and the same tuple is handed out, so the parser's history profile is reused too."""
+        where = (
+            Order.restaurant_id == restaurant_id,
+            Order.supplier_id == supplier_id,
+            Order.status.in_(HISTORY_STATUSES),
+            Order.placed_at < before,
+        )
+        version = tuple(
+            session.execute(
+                select(
+                    func.count(func.distinct(Order.id)),
+                    func.max(Order.id),
+                    func.count(OrderLine.id),
+                    func.max(OrderLine.id),
+                    func.sum(OrderLine.quantity),
+                    func.sum(OrderLine.catalog_item_id),
+                )
+                .select_from(Order)
+                .outerjoin(OrderLine, OrderLine.order_id == Order.id)
+                .where(*where)
+            ).one()
+        )
+        key = (restaurant_id, supplier_id, zone)
+        cached = self._histories.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        history = self._load_history(session, where, zone)
+        with self._lock:
+            if len(self._histories) >= HISTORY_CACHE_SIZE:
+                self._histories.pop(next(iter(self._histories)), None)
+            self._histories[key] = (version, history)
+        return history
+
+    def _load_history(self, session: Session, where: tuple[Any, ...], zone: str) -> tuple[PastOrder, ...]:
         orders = session.scalars(
             select(Order)
-            .where(
-                Order.restaurant_id == restaurant_id,
-                Order.supplier_id == supplier_id,
-                Order.status.in_(HISTORY_STATUSES),
-                Order.placed_at < before,
-            )
+            .where(*where)
             .options(selectinload(Order.lines).selectinload(OrderLine.item))
             .order_by(Order.placed_at.desc())
             .limit(HISTORY_LIMIT)

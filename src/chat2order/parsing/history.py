@@ -5,11 +5,18 @@ a given day ("same as last friday"), and which variant of a product this kitchen
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from chat2order.parsing.model import PastLine, PastOrder
+
+# Profiles of recent histories, keyed by the history tuple's id; the tuple itself is kept beside its
+# profile so the id cannot be reused by another object while the entry lives. Profiles are read-only.
+_PROFILES: dict[int, tuple[tuple[PastOrder, ...], Profile]] = {}
+_PROFILES_MAX = 512
+_PROFILES_LOCK = threading.Lock()
 
 
 @dataclass
@@ -19,9 +26,24 @@ class Profile:
     orders: tuple[PastOrder, ...]
     counts: Counter[str] = field(default_factory=Counter)  # SKU -> number of orders holding it
     quantities: dict[str, Counter[tuple[Decimal, str | None]]] = field(default_factory=dict)
+    skus: tuple[str, ...] = ()  # the SKUs of `counts` in its order, immutable for the index's cache
 
     @classmethod
     def of(cls, orders: tuple[PastOrder, ...]) -> Profile:
+        """The profile of a history; the same history object (ContextBuilder hands out one tuple per
+        restaurant and supplier until a new order lands) reuses its profile instead of recounting it."""
+        hit = _PROFILES.get(id(orders))
+        if hit is not None and hit[0] is orders:
+            return hit[1]
+        profile = cls._count(orders)
+        with _PROFILES_LOCK:
+            if len(_PROFILES) >= _PROFILES_MAX:
+                _PROFILES.pop(next(iter(_PROFILES)), None)
+            _PROFILES[id(orders)] = (orders, profile)
+        return profile
+
+    @classmethod
+    def _count(cls, orders: tuple[PastOrder, ...]) -> Profile:
         counts: Counter[str] = Counter()
         quantities: dict[str, Counter[tuple[Decimal, str | None]]] = defaultdict(Counter)
         for order in orders:
@@ -31,7 +53,7 @@ class Profile:
                     counts[line.sku] += 1
                     seen.add(line.sku)
                 quantities[line.sku][(Decimal(line.quantity).normalize(), line.unit)] += 1
-        return cls(orders, counts, dict(quantities))
+        return cls(orders, counts, dict(quantities), tuple(counts))
 
     def __contains__(self, sku: str) -> bool:
         return sku in self.counts

@@ -13,9 +13,11 @@ No supplier-specific alias lists: a new supplier's plain price list works on day
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -45,8 +47,10 @@ class Item:
         return self.entry.unit
 
 
-@dataclass(frozen=True)
-class Scored:
+class Scored(NamedTuple):
+    """One SKU's scores for a query. A named tuple, not a frozen dataclass: dozens are made per search and
+    a frozen dataclass's __init__ costs several times more."""
+
     item: Item
     query: float  # share of the chef's words found in this SKU's name (idf weighted), 0..1
     name: float  # share of this SKU's name covered by the chef's words, 0..1
@@ -55,6 +59,9 @@ class Scored:
 
 
 UNKNOWN_WEIGHT = 0.35
+# Searches remembered per index (first in, first out): ~30 scored SKUs each, about a MB. Kept small: every
+# cached object is one more for the garbage collector to walk.
+SEARCH_CACHE_SIZE = 2048
 # Plural endings of the five languages, accent-free, tried when the lemma table does not know the word.
 _PLURALS = (
     ("oes", "ao"), ("aes", "ao"), ("ns", "m"), ("eaux", "eau"), ("aux", "al"), ("ces", "z"),
@@ -119,6 +126,9 @@ class CatalogIndex:
         self._expand_cache: dict[str, tuple[tuple[str, float], ...]] = {}
         self._translate_cache: dict[tuple[str, ...], list[str]] = {}
         self._group_cache: dict[str, tuple[tuple[str, ...], ...]] = {}
+        self._keep_cache: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
+        self._search_cache: dict[tuple[object, ...], tuple[Scored, ...]] = {}
+        self._cache_lock = threading.Lock()
         self._group_index = self._groups()
         self._food_words = frozenset(w for g in grammar.food_groups() for m in g for w in m.split())
 
@@ -129,7 +139,8 @@ class CatalogIndex:
         raw: list[tuple[CatalogEntry, tuple[str, ...], frozenset[str], Pack]] = []
         surface: dict[str, str] = {}
         for entry in entries:
-            read = lines.read(entry.name, lang, catalog=True)
+            # Uncached read: catalog names are read once, and 100k of them would flush the message cache.
+            read = lines._read(entry.name, lang, catalog=True)
             words = tuple(nlp.norm(w, lang) for w in read.words if w)
             for w, lemma in zip(read.words, words):
                 surface.setdefault(fold(w), lemma)
@@ -273,13 +284,47 @@ class CatalogIndex:
             self._expand_cache[word] = out
         return out
 
+    def _keep_positions(self, keep: Collection[str]) -> np.ndarray:
+        """Catalog positions of the SKUs of `keep`, in its order; cached for tuples (the kitchen's
+        history SKUs are the same tuple for every line of a message and every message of that history)."""
+        if isinstance(keep, tuple):
+            hit = self._keep_cache.get(id(keep))
+            if hit is not None and hit[0] is keep:
+                return hit[1]
+        pos = [self._sku_pos.get(sku) for sku in keep]
+        arr = np.asarray([n for n in pos if n is not None], dtype=np.int64)
+        if isinstance(keep, tuple):
+            if len(self._keep_cache) >= 256:
+                self._keep_cache.pop(next(iter(self._keep_cache)))
+            self._keep_cache[id(keep)] = (keep, arr)
+        return arr
+
     # -- search -----------------------------------------------------------------------------------------
 
     def search(
         self, words: Sequence[str], specs: Sequence[str] = (), limit: int = 24, keep: Collection[str] = ()
     ) -> list[Scored]:
         """SKUs that hold the chef's words, best first: the `limit` best, plus any SKU of `keep` (this
-        kitchen's history) that explains the words nearly as well."""
+        kitchen's history) that explains the words nearly as well.
+
+        Results are remembered per (words, sizes, limit, history SKUs) when `keep` is a tuple: chefs send the
+        same lines day after day, and the matcher retries a line's first words ("pepper") for many lines."""
+        if SEARCH_CACHE_SIZE and isinstance(keep, tuple):
+            key = (tuple(words), tuple(specs), limit, keep)
+            hit = self._search_cache.get(key)
+            if hit is not None:
+                return list(hit)
+            result = self._search(words, specs, limit, keep)
+            with self._cache_lock:
+                if len(self._search_cache) >= SEARCH_CACHE_SIZE:
+                    self._search_cache.pop(next(iter(self._search_cache)), None)
+                self._search_cache[key] = tuple(result)
+            return result
+        return self._search(words, specs, limit, keep)
+
+    def _search(
+        self, words: Sequence[str], specs: Sequence[str], limit: int, keep: Collection[str]
+    ) -> list[Scored]:
         terms = self.translate(words)
         query: list[tuple[float, dict[str, float]]] = []  # (weight, {catalog word: similarity})
         for term in terms:
@@ -287,8 +332,6 @@ class CatalogIndex:
             weight = 0.0
             alts = term.split("|")
             phrase_words: list[list[str]] = [a.split() for a in alts]
-            if len(alts) > 1 or " " in term or any(w in self.postings for a in phrase_words for w in a) and len(alts) > 1:
-                pass
             if len(alts) == 1 and len(phrase_words[0]) == 1:
                 for cand, sim in self.expand(term):
                     options[cand] = max(options.get(cand, 0.0), sim)
@@ -306,46 +349,73 @@ class CatalogIndex:
         if not query:
             return []
         total = sum(w for w, _ in query) or 1.0
-        # Dense scoring over the catalog with numpy: the cost is a few vector operations per chef word,
-        # not a Python loop per SKU holding the word (a 10k catalog has a thousand "tomato" SKUs).
-        hits = np.zeros(len(self.items), dtype=np.float32)
+        # Sparse scoring with numpy over only the SKUs holding a candidate word (a 10k catalog has a
+        # thousand "tomato" SKUs, but not ten thousand): a few vector operations per chef word on that short
+        # array. The float32 arithmetic is element for element what dense scoring of the catalog gave.
         matched: set[str] = set()
+        terms_posts: list[tuple[float, list[tuple[np.ndarray, float]]]] = []
+        arrays: list[np.ndarray] = []
         for weight, options in query:
-            term = np.zeros(len(self.items), dtype=np.float32)
+            posts: list[tuple[np.ndarray, float]] = []
             for cand, sim in options.items():
                 post = self._post_arrays.get(cand)
                 if post is None:
                     continue
-                term[post] = np.maximum(term[post], sim)
+                posts.append((post, sim))
+                arrays.append(post)
                 matched.add(cand)
-            hits += weight * term
+            terms_posts.append((weight, posts))
         if not matched:
             return []
+        # Union of the sorted postings through a mask, and each SKU's place in that union through `inv`
+        # (np.empty: only the places written are ever read).
+        mask = np.zeros(len(self.items), dtype=bool)
+        for post in arrays:
+            mask[post] = True
+        cand_pos = np.flatnonzero(mask)
+        size = len(cand_pos)
+        inv = np.empty(len(self.items), dtype=np.int64)
+        inv[cand_pos] = np.arange(size)
+        hits = np.zeros(size, dtype=np.float32)
+        for weight, posts in terms_posts:
+            term = np.zeros(size, dtype=np.float32)
+            for post, sim in posts:
+                at = inv[post]
+                term[at] = np.maximum(term[at], sim)
+            hits += weight * term
         hits /= total
         best = float(hits.max())
         if best <= 0:
             return []
         qspecs = set(specs)
-        rank = hits - self._weights * 1e-4
+        rank = hits - self._weights[cand_pos] * 1e-4
         for s in qspecs:
             post = self._spec_arrays.get(s)
             if post is not None:
-                rank[post] += 0.05
+                rank[inv[post[mask[post]]]] += 0.05
         nonzero = np.flatnonzero(hits > 0)
         if len(nonzero) > limit:
             top = nonzero[np.argpartition(-rank[nonzero], limit - 1)[:limit]]
         else:
             top = nonzero
-        chosen = {int(n) for n in top}
+        found = dict(zip(cand_pos[top].tolist(), hits[top].tolist()))
+        # A set of positions, filled in the same order as always: ties keep their (set) order.
+        chosen = set(found)
         if keep:
             floor = best - 0.35
-            for sku in keep:
-                n = self._sku_pos.get(sku)
-                if n is not None and hits[n] >= floor and hits[n] > 0:
+            keep_pos = self._keep_positions(keep)
+            keep_pos = keep_pos[mask[keep_pos]]
+            # Only this kitchen's SKUs that hold a query word are looked at, in the order of `keep`.
+            for n, k in zip(keep_pos.tolist(), inv[keep_pos].tolist()):
+                if n in found:
+                    continue
+                h = hits[k]
+                if h >= floor and h > 0:
+                    found[n] = float(h)
                     chosen.add(n)
         scored: list[Scored] = []
         for n in chosen:
-            item = self.items[n]
+            item, hit = self.items[n], found[n]
             covered = sum(self.idf[w] for w in item.word_set & matched)
             spec = 0.0
             for s in qspecs:
@@ -354,6 +424,6 @@ class CatalogIndex:
                 elif s[0] in "mvc" and any(x[0] == s[0] for x in item.specs):
                     spec -= 1
             head = not item.words or item.words[0] in matched
-            scored.append(Scored(item, round(float(hits[n]), 4), covered / item.weight, spec, head))
+            scored.append(Scored(item, round(hit, 4), covered / item.weight, spec, head))
         scored.sort(key=lambda s: (-s.query, -s.spec, -s.name))
         return scored

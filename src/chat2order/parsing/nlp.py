@@ -9,7 +9,7 @@ sides of the match: the chef's words and the supplier's catalog names.
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from chat2order.parsing.units import fold
@@ -91,7 +91,27 @@ def tokens(text: str, lang: str) -> list[str]:
 
 @lru_cache(maxsize=16384)
 def _tokens(text: str, lang: str) -> tuple[str, ...]:
-    return tuple(t.text for t in pipeline(lang).tokenizer(text) if not t.is_space)
+    # spaCy's tokenizer splits at whitespace first and reads each piece on its own (prefixes, suffixes,
+    # infixes, exceptions), so pieces are tokenized once and cached: catalog names and messages reuse the
+    # same few thousand words. Only exceptions that contain a space ("EE. UU.") need the whole text.
+    if any(special in text for special in _spaced_specials(lang)):
+        return tuple(t.text for t in pipeline(lang).tokenizer(text) if not t.is_space)
+    out: list[str] = []
+    for piece in text.split():
+        out.extend(_piece_tokens(piece, lang))
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _piece_tokens(piece: str, lang: str) -> tuple[str, ...]:
+    return tuple(t.text for t in pipeline(lang).tokenizer(piece) if not t.is_space)
+
+
+@cache
+def _spaced_specials(lang: str) -> tuple[str, ...]:
+    """The tokenizer exceptions that span a space (matched across pieces), e.g. Spanish "EE. UU."."""
+    rules = pipeline(lang).tokenizer.rules or {}
+    return tuple(k for k in rules if not k.isspace() and any(c.isspace() for c in k))
 
 
 @lru_cache(maxsize=200_000)

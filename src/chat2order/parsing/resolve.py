@@ -80,20 +80,20 @@ def _best(group: list[Scored], key) -> list[Scored]:  # type: ignore[no-untyped-
 def _search(raw: RawLine, index: CatalogIndex, profile: Profile) -> list[Scored]:
     """Search with the words after the quantity; when they explain little, with the words before too
     ("il prezzemolo di ieri era giallo, me ne mandi 5 mazzi nuovi")."""
-    scored = index.search(raw.words, raw.specs, keep=profile.counts.keys())
+    scored = index.search(raw.words, raw.specs, keep=profile.skus)
     if len(raw.words) > 2 and (not scored or scored[0].query < 0.8):
         # "1 more case lemons tomorrow if u have a truck going out": the product comes first after the
         # quantity; the rest is talk.
         for k in (1, 2, 3):
             if k >= len(raw.words):
                 break
-            head = index.search(raw.words[:k], raw.specs, keep=profile.counts.keys())
+            head = index.search(raw.words[:k], raw.specs, keep=profile.skus)
             if head and (not scored or head[0].query >= scored[0].query + 0.15):
                 scored = head
     weak = not scored or scored[0].query < 0.8 or not any(s.head for s in scored[:3])
     if raw.words_before and weak:
-        wider = index.search(raw.words_before + raw.words, raw.specs, keep=profile.counts.keys())
-        alone = index.search(raw.words_before, raw.specs, keep=profile.counts.keys())
+        wider = index.search(raw.words_before + raw.words, raw.specs, keep=profile.skus)
+        alone = index.search(raw.words_before, raw.specs, keep=profile.skus)
         for other in (wider, alone):
             if not other:
                 continue
@@ -109,13 +109,13 @@ def _search(raw: RawLine, index: CatalogIndex, profile: Profile) -> list[Scored]
         # muita areia ... 1 kg de troca").
         known = [w for w in raw.words_before + raw.words if index.expand(w)]
         if known and len(known) <= 2:
-            only = index.search(known, raw.specs, keep=profile.counts.keys())
+            only = index.search(known, raw.specs, keep=profile.skus)
             if only and only[0].head and only[0].query >= 0.9:
                 scored = only
     if raw.notes and len(scored) > 1 and scored[1].query >= scored[0].query - TIE:
         # "10 pheasant (oven ready)": the note may pick among equal readings, never change the product.
         ties = {s.item.sku for s in scored if s.query >= scored[0].query - TIE}
-        noted = index.search(list(raw.words) + list(raw.notes), raw.specs, keep=profile.counts.keys())
+        noted = index.search(list(raw.words) + list(raw.notes), raw.specs, keep=profile.skus)
         if noted and noted[0].item.sku in ties and noted[0].query >= 0.6:
             keep = {s.item.sku for s in noted if s.query >= noted[0].query - TIE} & ties
             return [s for s in scored if s.item.sku in keep] + [s for s in scored if s.item.sku not in ties]
