@@ -133,4 +133,10 @@ def warm_up(runtime: Runtime) -> None:
     except Exception:  # a cold start is slower, not broken: jobs build what they need on first use
         log.exception("warm-up incomplete")
         return
+    # The indexes live as long as the process: move them out of the garbage collector's generations so a
+    # full collection does not walk them (seen as ~400 ms pauses on a 100k-SKU catalog).
+    import gc
+
+    gc.collect()
+    gc.freeze()
     log.info("warm: %d catalog indexes in %.2fs", len(ids), time.monotonic() - started)
