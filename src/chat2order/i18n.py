@@ -53,6 +53,11 @@ def translations(language: str) -> NullTranslations:
     return Translations.load(str(LOCALE_DIR), [language], DOMAIN)
 
 
+def N_(msgid: str) -> str:
+    """Mark text for the catalogs where it is defined; it is translated where it is shown, with `t`."""
+    return msgid
+
+
 def t(locale: str | None, msgid: str, **values: Any) -> str:
     """Translate `msgid` into the language of `locale`, then fill its `{placeholders}`."""
     text = translations(language_of(locale)).gettext(msgid)

@@ -25,6 +25,7 @@ from babel.numbers import format_currency, format_decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chat2order.i18n import N_, t
 from chat2order.notify import fit_sms_body
 from chat2order.ordering import orders as order_rules
 from chat2order.tables import Account, Order
@@ -32,52 +33,32 @@ from chat2order.tables import Account, Order
 # A line the parser or the chef left unsure of (its words are shown to the supplier).
 FLAG_CONFIDENCE = 0.9
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "order": "Order", "restaurant": "Restaurant", "account": "Account", "delivery": "Delivery",
-        "placed": "Placed", "contact": "Contact", "sku": "SKU", "product": "Product", "pack": "Pack",
-        "qty": "Qty", "unit": "Unit", "price": "Unit price", "line_total": "Line total", "total": "Total",
-        "chef_wrote": "Chef wrote", "to_confirm": "price to confirm", "incomplete": "some prices to confirm",
-        "not_carried": "Also asked for (not in your catalog)", "notes": "Notes", "lines": "lines",
-        "morning": "Orders for delivery", "unscheduled": "not set",
-        "amended": "Amended", "cancelled": "Cancelled",
-    },
-    "pt": {
-        "order": "Encomenda", "restaurant": "Restaurante", "account": "Conta", "delivery": "Entrega",
-        "placed": "Feita em", "contact": "Contacto", "sku": "Ref.", "product": "Produto", "pack": "Embalagem",
-        "qty": "Qtd", "unit": "Unid.", "price": "Preço unit.", "line_total": "Total linha", "total": "Total",
-        "chef_wrote": "O chef escreveu", "to_confirm": "preço a confirmar",
-        "incomplete": "alguns preços a confirmar", "not_carried": "Também pedido (fora do catálogo)",
-        "notes": "Notas", "lines": "linhas", "morning": "Encomendas para entrega", "unscheduled": "por definir",
-        "amended": "Alterada", "cancelled": "Cancelada",
-    },
-    "fr": {
-        "order": "Commande", "restaurant": "Restaurant", "account": "Compte", "delivery": "Livraison",
-        "placed": "Passée le", "contact": "Contact", "sku": "Réf.", "product": "Produit", "pack": "Colis",
-        "qty": "Qté", "unit": "Unité", "price": "Prix unit.", "line_total": "Total ligne", "total": "Total",
-        "chef_wrote": "Le chef a écrit", "to_confirm": "prix à confirmer",
-        "incomplete": "certains prix à confirmer", "not_carried": "Aussi demandé (hors catalogue)",
-        "notes": "Notes", "lines": "lignes", "morning": "Commandes à livrer", "unscheduled": "à définir",
-        "amended": "Modifiée", "cancelled": "Annulée",
-    },
-    "it": {
-        "order": "Ordine", "restaurant": "Ristorante", "account": "Conto", "delivery": "Consegna",
-        "placed": "Inviato il", "contact": "Contatto", "sku": "Cod.", "product": "Prodotto", "pack": "Confezione",
-        "qty": "Qtà", "unit": "Unità", "price": "Prezzo unit.", "line_total": "Totale riga", "total": "Totale",
-        "chef_wrote": "Lo chef ha scritto", "to_confirm": "prezzo da confermare",
-        "incomplete": "alcuni prezzi da confermare", "not_carried": "Richiesto anche (fuori catalogo)",
-        "notes": "Note", "lines": "righe", "morning": "Ordini in consegna", "unscheduled": "da definire",
-        "amended": "Modificato", "cancelled": "Annullato",
-    },
-    "es": {
-        "order": "Pedido", "restaurant": "Restaurante", "account": "Cuenta", "delivery": "Entrega",
-        "placed": "Realizado", "contact": "Contacto", "sku": "Ref.", "product": "Producto", "pack": "Envase",
-        "qty": "Cant.", "unit": "Unidad", "price": "Precio unit.", "line_total": "Total línea", "total": "Total",
-        "chef_wrote": "El chef escribió", "to_confirm": "precio por confirmar",
-        "incomplete": "algunos precios por confirmar", "not_carried": "También pedido (fuera de catálogo)",
-        "notes": "Notas", "lines": "líneas", "morning": "Pedidos para entrega", "unscheduled": "por definir",
-        "amended": "Modificado", "cancelled": "Cancelado",
-    },
+# The order sheet's words, in English; `Fmt` translates them through the gettext catalogs (`locale/`).
+LABELS: dict[str, str] = {
+    "order": N_("Order"),
+    "restaurant": N_("Restaurant"),
+    "account": N_("Account"),
+    "delivery": N_("Delivery"),
+    "placed": N_("Placed"),
+    "contact": N_("Contact"),
+    "sku": N_("SKU"),
+    "product": N_("Product"),
+    "pack": N_("Pack"),
+    "qty": N_("Qty"),
+    "unit": N_("Unit"),
+    "price": N_("Unit price"),
+    "line_total": N_("Line total"),
+    "total": N_("Total"),
+    "chef_wrote": N_("Chef wrote"),
+    "to_confirm": N_("price to confirm"),
+    "incomplete": N_("some prices to confirm"),
+    "not_carried": N_("Also asked for (not in your catalog)"),
+    "notes": N_("Notes"),
+    "lines": N_("lines"),
+    "morning": N_("Orders for delivery"),
+    "unscheduled": N_("not set"),
+    "amended": N_("Amended"),
+    "cancelled": N_("Cancelled"),
 }
 
 CSV_COLUMNS = (
@@ -210,11 +191,10 @@ class Fmt:
             self.locale = Locale.parse(locale.replace("-", "_"))
         except (ValueError, UnknownLocaleError):
             self.locale = Locale.parse("en_US")
-        self.labels = LABELS.get(self.locale.language, LABELS["en"])
         self.currency = currency
 
     def __getitem__(self, key: str) -> str:
-        return self.labels[key]
+        return t(self.locale.language, LABELS[key])
 
     def money(self, amount: Decimal | None) -> str:
         return "" if amount is None else format_currency(amount, self.currency, locale=self.locale)
