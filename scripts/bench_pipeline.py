@@ -42,16 +42,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class RecordingQueue:
-    """A `JobQueue` that only records what was enqueued (the benchmark runs the jobs itself)."""
-
-    def __init__(self) -> None:
-        self.enqueued: list[tuple[str, tuple[int, ...]]] = []
-
-    def enqueue(self, job_name: str, *ids: int) -> None:
-        self.enqueued.append((job_name, ids))
-
-
 def _admin_url(pg: str, database: str) -> str:
     return f"postgresql+psycopg://{pg}/{database}"
 
@@ -170,7 +160,7 @@ def run_cold(settings: Any, ids: list[int]) -> float:
 
     started = time.perf_counter()
     for message_id in ids:
-        rt = Runtime(settings, queue=RecordingQueue())
+        rt = Runtime(settings, queue=jobs.RecordingQueue())
         jobs.set_runtime(rt)
         jobs.process_message(message_id)
         rt.close()
@@ -254,6 +244,7 @@ def main() -> None:
 
     from chat2order.config import Settings
     from chat2order.db import make_engine, session_factory
+    from chat2order.jobs import RecordingQueue
     from chat2order.migrate import upgrade
     from chat2order.onboarding.demo import load_demo
     from chat2order.runtime import Runtime

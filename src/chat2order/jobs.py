@@ -16,7 +16,6 @@ Callers enqueue only after their transaction committed (anything else is named `
 from __future__ import annotations
 
 import datetime as dt
-
 import functools
 import heapq
 import itertools
@@ -219,6 +218,20 @@ class JobQueue(Protocol):
 # Backoff between attempts: a transient fault (database restart, provider hiccup) usually clears in seconds;
 # five attempts span about 17 minutes before the job is parked in RQ's failed registry for a person.
 RQ_RETRY_INTERVALS = (5, 30, 120, 300, 600)
+
+
+class RecordingQueue:
+    """A `JobQueue` that runs nothing and remembers what it was asked: `predict` processes inline and never
+    delivers, and tests assert on what a service enqueued after its commit."""
+
+    def __init__(self) -> None:
+        self.enqueued: list[tuple[str, tuple[int, ...]]] = []
+
+    def enqueue(self, job_name: str, *ids: int) -> None:
+        self.enqueued.append((job_name, ids))
+
+    def ids(self, job_name: str = "deliver") -> list[int]:
+        return [ids[0] for name, ids in self.enqueued if name == job_name and ids]
 
 
 # Jobs that send or republish what is ready to send: they run before any parsing backlog.

@@ -8,7 +8,7 @@ matrix points one tenant's token at the other tenant's rows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -17,19 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chat2order import auth
 from chat2order.config import Settings
+from chat2order.jobs import RecordingQueue
 from chat2order.runtime import Runtime
 from chat2order.web import create_app
 from tests import factories as f
-
-
-@dataclass
-class RecordingQueue:
-    """A JobQueue that only records what was enqueued (the API tests check routing, not the jobs)."""
-
-    jobs: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
-
-    def enqueue(self, job_name: str, *ids: int) -> None:
-        self.jobs.append((job_name, ids))
 
 
 def make_app(

@@ -9,23 +9,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat2order.config import Settings
+from chat2order.jobs import RecordingQueue
 from chat2order.notify import Sender, Senders
 from chat2order.notify.chat_sender import ChatStoreSender
 from chat2order.notify.file_sender import FileSender
 from chat2order.runtime import Runtime
-
-
-class RecordingQueue:
-    """A JobQueue that only remembers what was enqueued (the test runs the jobs itself)."""
-
-    def __init__(self) -> None:
-        self.jobs: list[tuple[Any, ...]] = []
-
-    def enqueue(self, job_name: str, *ids: int) -> None:
-        self.jobs.append((job_name, *ids))
-
-    def ids(self, job_name: str = "deliver") -> list[int]:
-        return [job[1] for job in self.jobs if job[0] == job_name]
 
 
 def make_runtime(

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat2order.config import Settings
-from chat2order.ordering.benchmark import RecordingQueue
+from chat2order.jobs import RecordingQueue
 from chat2order.runtime import Runtime
 from chat2order.tables import Contact, InboundMessage, Restaurant, Supplier
 from tests import factories

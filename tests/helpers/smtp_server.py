@@ -19,19 +19,6 @@ from chat2order.channels.smtp import start_smtp
 EML_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "eml"
 
 
-class RecordingQueue:
-    """The job queue seen from the channel: we assert on what was enqueued, nothing runs."""
-
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, tuple[int, ...]]] = []
-
-    def enqueue(self, job_name: str, *ids: int) -> None:
-        self.jobs.append((job_name, ids))
-
-    def ids(self, job_name: str) -> list[int]:
-        return [ids[0] for name, ids in self.jobs if name == job_name]
-
-
 @contextmanager
 def running_smtp(runtime: Any, **kwargs: Any) -> Iterator[Controller]:
     controller = start_smtp(runtime.settings, runtime, listen="127.0.0.1:0", **kwargs)

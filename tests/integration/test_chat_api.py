@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat2order import auth
+from chat2order.jobs import RecordingQueue
 from chat2order.tables import InboundMessage, Order, OrderLine, OutboundMessage
 from tests import factories as f
-from tests.helpers.chat_tenants import RecordingQueue, Tenant, make_app, make_tenant
+from tests.helpers.chat_tenants import Tenant, make_app, make_tenant
 
 pytestmark = pytest.mark.postgres
 
@@ -112,7 +113,7 @@ def test_sent_message_is_stored_as_chat_inbound_and_queued(
             tenant.restaurant.id,
             tenant.supplier.id,
         )
-    assert ("process_message", (body["message_id"],)) in queue.jobs
+    assert ("process_message", (body["message_id"],)) in queue.enqueued
 
 
 def test_resending_the_same_client_id_stores_one_message(
@@ -129,7 +130,7 @@ def test_resending_the_same_client_id_stores_one_message(
         )
         == 2
     )  # the tenant's own seed + 1
-    assert [job for job in queue.jobs if job[0] == "process_message"] == [
+    assert [job for job in queue.enqueued if job[0] == "process_message"] == [
         ("process_message", (first["message_id"],))
     ]
 
@@ -340,7 +341,7 @@ def test_confirm_writes_the_sheet_and_queues_its_delivery_after_commit(
             )
         )
     assert sheet_ids
-    assert {ids[0] for name, ids in queue.jobs if name == "deliver"} == sheet_ids
+    assert {ids[0] for name, ids in queue.enqueued if name == "deliver"} == sheet_ids
 
 
 def test_confirming_twice_is_a_conflict(client: Any, tenant: Tenant) -> None:

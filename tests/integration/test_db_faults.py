@@ -24,11 +24,12 @@ from chat2order.channels.email_auth import StaticResolver
 from chat2order.channels.twilio import sign
 from chat2order.config import Settings
 from chat2order.db import make_engine, session_factory
+from chat2order.jobs import RecordingQueue
 from chat2order.runtime import Runtime
 from chat2order.tables import InboundMessage
 from tests.factories import ContactFactory, SupplierFactory
 from tests.helpers.smtp_server import eml, running_smtp, send
-from tests.integration.twilio_support import BASE, TOKEN, RecordingQueue, build, load_form
+from tests.integration.twilio_support import BASE, TOKEN, build, load_form
 
 pytestmark = pytest.mark.postgres
 

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chat2order.cli import main
 from chat2order.errors import InvalidInput
+from chat2order.jobs import RecordingQueue
 from chat2order.notify.smtp_sender import SmtpSender
 from chat2order.notify.twilio_sender import TwilioSender
 from chat2order.ordering import dispatch, outbox
 from chat2order.runtime import Runtime
 from chat2order.tables import Contact, Order, OutboundMessage
 from tests import factories as f
-from tests.helpers.dispatch_runtime import RecordingQueue, make_runtime
+from tests.helpers.dispatch_runtime import make_runtime
 from tests.helpers.smtp_sink import SmtpSink
 from tests.helpers.twilio_standin import TwilioStandIn
 

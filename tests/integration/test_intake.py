@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from chat2order.config import Settings
 from chat2order.errors import InvalidInput
+from chat2order.jobs import RecordingQueue
 from chat2order.ordering.intake import Incoming, receive, requeue_received
 from chat2order.runtime import Runtime
 from chat2order.tables import InboundMessage, OutboundMessage
 from tests import factories
-from tests.integration.twilio_support import RecordingQueue
 
 
 @pytest.fixture

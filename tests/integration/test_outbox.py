@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chat2order.errors import InvalidInput
+from chat2order.jobs import RecordingQueue
 from chat2order.notify import SMS_MAX_CHARS, Attachment
 from chat2order.ordering import outbox
 from chat2order.tables import OutboundMessage
 from tests import factories as f
-from tests.helpers.dispatch_runtime import RecordingQueue
 
 
 def _add(session: Session, **changes: Any) -> OutboundMessage:

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chat2order.channels.email_auth import StaticResolver
 from chat2order.config import Settings
+from chat2order.jobs import RecordingQueue
 from chat2order.ordering import intake
 from chat2order.runtime import Runtime
 from chat2order.tables import InboundMessage
 from tests.factories import ContactFactory, SupplierFactory
-from tests.helpers.smtp_server import RecordingQueue, running_smtp, send
+from tests.helpers.smtp_server import running_smtp, send
 
 pytestmark = pytest.mark.postgres
 
@@ -117,7 +118,7 @@ def test_forged_mail_claiming_a_known_chef_is_held_for_review(
     assert (message.meta["auth"]["spf"], message.meta["auth"]["dmarc"]) == ("fail", "fail")
     assert message.status == intake.NEEDS_ATTENTION
     assert message.error is not None and "unauthenticated" in message.error
-    assert runtime.queue.jobs == []  # type: ignore[attr-defined]
+    assert runtime.queue.enqueued == []  # type: ignore[attr-defined]
 
 
 def test_tampered_dkim_signed_mail_is_held(

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from chat2order.channels.email_auth import StaticResolver
 from chat2order.config import Settings
 from chat2order.db import make_engine
+from chat2order.jobs import RecordingQueue
 from chat2order.ordering import intake
 from chat2order.runtime import Runtime
 from chat2order.tables import InboundMessage, OutboundMessage
 from tests.factories import ContactFactory, SupplierFactory
-from tests.helpers.smtp_server import RecordingQueue, eml, expected_text, running_smtp, send
+from tests.helpers.smtp_server import eml, expected_text, running_smtp, send
 
 pytestmark = pytest.mark.postgres
 
@@ -148,7 +149,7 @@ def test_out_of_office_reply_is_stored_and_never_answered(
     [message] = _messages(committed_pg)
     assert message.status == intake.IGNORED_AUTO_REPLY
     assert message.meta["auto_reply"] is True
-    assert runtime.queue.jobs == []  # type: ignore[attr-defined]
+    assert runtime.queue.enqueued == []  # type: ignore[attr-defined]
 
 
 def test_bounce_from_null_sender_is_stored_and_never_answered(
@@ -158,7 +159,7 @@ def test_bounce_from_null_sender_is_stored_and_never_answered(
     send(server.port, eml("bounce"), mail_from="", rcpt_tos=[f"orders+greenleaf@{DOMAIN}"])
     [message] = _messages(committed_pg)
     assert message.status == intake.IGNORED_AUTO_REPLY
-    assert runtime.queue.jobs == []  # type: ignore[attr-defined]
+    assert runtime.queue.enqueued == []  # type: ignore[attr-defined]
     with committed_pg() as session:
         assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 0
 

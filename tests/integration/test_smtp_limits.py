@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chat2order.channels.email_auth import StaticResolver
 from chat2order.config import Settings
+from chat2order.jobs import RecordingQueue
 from chat2order.ordering import intake
 from chat2order.runtime import Runtime
 from chat2order.tables import InboundMessage
 from tests.factories import SupplierFactory
-from tests.helpers.smtp_server import RecordingQueue, raw_transaction, running_smtp, send
+from tests.helpers.smtp_server import raw_transaction, running_smtp, send
 
 pytestmark = pytest.mark.postgres
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chat2order.channels.twilio import sign
 from chat2order.config import Settings
+from chat2order.jobs import RecordingQueue
 from chat2order.runtime import Runtime
 from chat2order.tables import InboundMessage, OutboundMessage
 from chat2order.web import create_app
@@ -26,16 +27,6 @@ from chat2order.web import create_app
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "twilio"
 TOKEN = "test-auth-token-0123456789abcdef"
 BASE = "https://hooks.example.com"
-
-
-class RecordingQueue:
-    """A JobQueue that records (job, ids) instead of running them."""
-
-    def __init__(self) -> None:
-        self.enqueued: list[tuple[str, tuple[int, ...]]] = []
-
-    def enqueue(self, job_name: str, *ids: int) -> None:
-        self.enqueued.append((job_name, ids))
 
 
 def load_form(name: str, **overrides: str) -> list[tuple[str, str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chat2order.phones import is_whatsapp, region_of, strip_scheme, to_e164
 from chat2order.ordering.optout import match
+from chat2order.phones import is_whatsapp, region_of, strip_scheme, to_e164
 
 
 @pytest.mark.parametrize(

@@ -30,19 +30,10 @@ from sqlalchemy.orm import selectinload
 
 from chat2order.config import Settings
 from chat2order.errors import InvalidInput
+from chat2order.jobs import RecordingQueue
 from chat2order.tables import Contact, InboundMessage, Order, OrderLine, Restaurant
 
 log = logging.getLogger(__name__)
-
-
-class RecordingQueue:
-    """A `JobQueue` that runs nothing: predict processes inline and never delivers."""
-
-    def __init__(self) -> None:
-        self.enqueued: list[tuple[str, tuple[int, ...]]] = []
-
-    def enqueue(self, job_name: str, *ids: int) -> None:
-        self.enqueued.append((job_name, ids))
 
 
 @dataclass
