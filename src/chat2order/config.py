@@ -30,6 +30,10 @@ class Settings:
     mail_domains: tuple[str, ...] = ("chat2order.local",)
     smtp_relay_url: str = ""
     smtp_max_message_size: int = 10 * 1024 * 1024
+    # STARTTLS for inbound mail: PEM certificate chain and key; empty = plain SMTP only.
+    smtp_tls_cert: str = ""
+    smtp_tls_key: str = ""
+    smtp_require_tls: bool = False  # refuse MAIL before STARTTLS (an MX facing the Internet keeps this off)
     mail_from: str = ""
     outbox_dir: Path = Path("var/outbox")
     var_dir: Path = Path("var")
@@ -60,6 +64,9 @@ class Settings:
             mail_domains=domains,
             smtp_relay_url=env.get("SMTP_RELAY_URL", ""),
             smtp_max_message_size=int(env.get("SMTP_MAX_MESSAGE_SIZE", str(10 * 1024 * 1024))),
+            smtp_tls_cert=env.get("SMTP_TLS_CERT", ""),
+            smtp_tls_key=env.get("SMTP_TLS_KEY", ""),
+            smtp_require_tls=env.get("SMTP_REQUIRE_TLS", "").lower() in ("1", "true", "yes", "on"),
             mail_from=env.get("MAIL_FROM", f"orders@{domains[0]}"),
             outbox_dir=Path(env.get("OUTBOX_DIR", str(var_dir / "outbox"))),
             var_dir=var_dir,

@@ -6,6 +6,8 @@ Mailman LMTP runner's shape): RCPT accepts only our mail domains (550 otherwise)
 `intake.receive`. 250 is answered only after the commit; any failure to store answers 451 so the sending
 server retries later (the retry is deduplicated on Message-ID). Size (552), line length (500) and the
 per-connection command budget (421) are enforced by aiosmtpd itself before the handler runs.
+With a certificate configured (`SMTP_TLS_CERT`/`SMTP_TLS_KEY`) the server offers STARTTLS, so mail from
+other servers travels encrypted; the TLS version and cipher are recorded with each message.
 
 Blocking work (MIME parsing, DNS, the database) runs in a worker thread, never on the event loop.
 """
@@ -17,6 +19,7 @@ import datetime as dt
 import hashlib
 import logging
 import signal
+import ssl
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -90,7 +93,7 @@ class OrderMailHandler:
         try:
             results = await asyncio.to_thread(
                 self.store, raw, mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos),
-                peer_ip=peer_ip, helo=session.host_name,
+                peer_ip=peer_ip, helo=session.host_name, tls=tls_meta(session),
             )
         except InvalidInput as exc:
             # Deterministic: retrying would fail the same way, so the sender gets a bounce with the reason.
@@ -104,13 +107,16 @@ class OrderMailHandler:
         return f"250 2.0.0 Stored ({created} new, {len(results) - created} already had)"
 
     def store(
-        self, raw: bytes, *, mail_from: str | None, rcpt_tos: list[str], peer_ip: str | None, helo: str | None
+        self, raw: bytes, *, mail_from: str | None, rcpt_tos: list[str], peer_ip: str | None, helo: str | None,
+        tls: dict[str, Any] | None = None,
     ) -> list[Received]:
         """Decode, authenticate, and store one inbound message per recipient (blocking; runs in a thread)."""
         from chat2order.ordering.intake import Incoming
 
         content = mime.parse(raw, envelope_sender=mail_from)
         meta = self._meta(raw, content, mail_from=mail_from, peer_ip=peer_ip, helo=helo)
+        if tls is not None:
+            meta["tls"] = tls
         raw_text, raw_encoding = mime.raw_as_text(raw)
         if raw_encoding != "utf-8":
             meta["raw_encoding"] = raw_encoding
@@ -178,6 +184,37 @@ class OrderMailHandler:
         return meta
 
 
+def tls_meta(session: Session) -> dict[str, Any] | None:
+    """The TLS version and cipher of a session that ran STARTTLS; None for plain SMTP."""
+    extra = session.ssl
+    if not extra:
+        return None
+    ssl_object = extra.get("ssl_object")
+    cipher = extra.get("cipher")
+    return {
+        "version": ssl_object.version() if ssl_object is not None else None,
+        "cipher": cipher[0] if cipher else None,
+    }
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """A server context for STARTTLS from the configured PEM files, or None when none are configured.
+
+    Senders are not asked for client certificates (MTAs rarely have them); TLS 1.2 is the floor.
+    """
+    if not settings.smtp_tls_cert:
+        if settings.smtp_require_tls:
+            raise InvalidInput("SMTP_REQUIRE_TLS needs a certificate: set SMTP_TLS_CERT (and SMTP_TLS_KEY)")
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(settings.smtp_tls_cert, settings.smtp_tls_key or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise InvalidInput(f"cannot load the SMTP TLS certificate {settings.smtp_tls_cert!r}: {exc}") from exc
+    return context
+
+
 def _log_refused(session: Session, envelope: Envelope, reason: str) -> None:
     """One structured line per refused message (nothing was stored, so there is no message id)."""
     fields = {"peer": session.peer, "mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos)}
@@ -223,6 +260,7 @@ def start_smtp(
     """Start the server in a background thread and return its controller (`.port`, `.stop()`)."""
     host, port = parse_listen(listen or settings.smtp_listen)
     handler = OrderMailHandler(runtime, resolver=resolver, auth_mode=auth_mode, receive=receive)
+    context = tls_context(settings)
     controller = _Controller(
         handler,
         hostname=host,
@@ -233,9 +271,14 @@ def start_smtp(
         command_call_limit=COMMAND_CALL_LIMIT,
         enable_SMTPUTF8=True,
         timeout=IDLE_TIMEOUT_SECONDS,
+        tls_context=context,
+        require_starttls=settings.smtp_require_tls,
     )
     controller.start()
-    log.info("SMTP listening on %s:%s for %s", host, controller.port, ", ".join(settings.mail_domains))
+    log.info(
+        "SMTP listening on %s:%s for %s (STARTTLS %s)", host, controller.port, ", ".join(settings.mail_domains),
+        ("required" if settings.smtp_require_tls else "offered") if context else "off",
+    )
     return controller
 
 
