@@ -26,6 +26,9 @@ class Settings:
     twilio_auth_token: str = ""
     twilio_api_base: str = ""  # tests point the REST client at a local stand-in
     public_base_url: str = ""
+    # An approved WhatsApp template (Content SID, "HX...") with one variable, sent to open the 24-hour window
+    # when a WhatsApp message must go to someone who has not written to us for a day; empty = not sent.
+    whatsapp_template_sid: str = ""
     smtp_listen: str = "127.0.0.1:2525"
     mail_domains: tuple[str, ...] = ("chat2order.local",)
     smtp_relay_url: str = ""
@@ -60,6 +63,7 @@ class Settings:
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
             twilio_api_base=env.get("TWILIO_API_BASE", ""),
             public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
+            whatsapp_template_sid=env.get("WHATSAPP_TEMPLATE_SID", ""),
             smtp_listen=env.get("SMTP_LISTEN", "127.0.0.1:2525"),
             mail_domains=domains,
             smtp_relay_url=env.get("SMTP_RELAY_URL", ""),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 import secrets
 import socket
 import threading
@@ -41,6 +42,8 @@ class StoredMessage:
     date_created: dt.datetime
     status: str = "queued"
     user_agent: str = ""
+    content_sid: str | None = None
+    content_variables: dict[str, str] | None = None
 
     def resource(self) -> dict[str, Any]:
         stamp = format_datetime(self.date_created, usegmt=True)
@@ -82,6 +85,8 @@ class TwilioStandIn:
     opted_out: set[str] = field(default_factory=set)
     # Seconds to hold the HTTP response of a create AFTER the message is stored (chosen per message).
     response_delay: Callable[[StoredMessage], float] = lambda _m: 0.0
+    # Approved content templates by Content SID ("HX..."), with {{1}}-style placeholders Twilio fills in.
+    templates: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -181,6 +186,16 @@ class TwilioStandIn:
         self, account_sid: str, form: dict[str, str], user_agent: str = ""
     ) -> tuple[int, dict[str, Any], StoredMessage | None]:
         to, from_, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
+        content_sid, variables = form.get("ContentSid"), form.get("ContentVariables")
+        if variables and not content_sid:
+            return 400, _error(21654, "A ContentSid must be specified if ContentVariables are provided."), None
+        if content_sid:
+            if content_sid not in self.templates:
+                return 400, _error(20404, f"The requested resource {content_sid} was not found", status=404), None
+            values = json.loads(variables or "{}")
+            body = re.sub(r"\{\{(\w+)\}\}", lambda m: str(values.get(m[1], m[0])), self.templates[content_sid])
+        elif not body:
+            return 400, _error(21619, "A text message body or media urls must be specified."), None
         if not to:
             return 400, _error(21604, "A 'To' phone number is required."), None
         if not from_:
@@ -199,6 +214,8 @@ class TwilioStandIn:
             from_=from_,
             body=body,
             status_callback=form.get("StatusCallback"),
+            content_sid=content_sid,
+            content_variables=json.loads(variables) if variables else None,
             date_created=dt.datetime.now(dt.UTC).replace(microsecond=0),
             user_agent=user_agent,
         )

@@ -47,6 +47,9 @@ class Outgoing:
     attempt_started_at: dt.datetime | None = None  # no attempt of this message began before this time
     # Provider ids that belong to OTHER outbound messages: a recovery lookup must not take one of them.
     known_provider_ids: frozenset[str] = frozenset()
+    # A pre-approved template (Twilio Content SID) and its variables, sent instead of `body`: the only kind of
+    # message WhatsApp lets a business start outside the 24-hour window. `body` then holds variable "1".
+    content_sid: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ lists the messages recently sent to the recipient from our number and matches th
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -100,12 +101,16 @@ class TwilioSender:
             raise PermanentSendError("no sending number for this message (supplier inbound_phone not set)")
         if len(msg.body) > SMS_MAX_CHARS:
             raise PermanentSendError(f"body of {len(msg.body)} characters exceeds {SMS_MAX_CHARS}", code=21617)
+        content: dict[str, str] = (
+            {"content_sid": msg.content_sid, "content_variables": json.dumps({"1": msg.body})}
+            if msg.content_sid else {"body": msg.body}
+        )
         try:
             created = self.client.messages.create(
                 to=_address(msg.channel, msg.to),
                 from_=_address(msg.channel, msg.sender),
-                body=msg.body,
                 status_callback=self.status_callback(msg.outbox_id),
+                **content,
             )
         except TwilioRestException as exc:
             raise _classify(exc) from exc
@@ -131,8 +136,9 @@ class TwilioSender:
                 if str(message.sid) in msg.known_provider_ids:
                     continue
                 body = message.body or ""
-                # Trial accounts prefix the body ("Sent from your Twilio trial account - ").
-                if body == msg.body or body.endswith(msg.body):
+                # Trial accounts prefix the body ("Sent from your Twilio trial account - "); a template's body
+                # is Twilio's rendering, which holds our variable somewhere inside.
+                if body == msg.body or body.endswith(msg.body) or (msg.content_sid and msg.body in body):
                     return str(message.sid)
         except TwilioRestException as exc:
             raise TransientSendError(f"Twilio lookup failed: {exc.status} {exc.msg}", code=exc.code) from exc

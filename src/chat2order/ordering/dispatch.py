@@ -47,6 +47,11 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 RELAY_AFTER = dt.timedelta(seconds=5)  # give the service time to enqueue after its commit
 REQUEUE_AFTER = dt.timedelta(seconds=60)  # a row the relay queued is republished if still waiting by then
 WHATSAPP_WINDOW = dt.timedelta(hours=24)  # free-form WhatsApp messages only this long after the person's last
+# Outside the window a message is held and a template ("opener") asks the recipient to reply; held messages
+# go out once the reply opens the window, or become undeliverable after this long.
+WHATSAPP_HOLD = dt.timedelta(days=7)
+OPENER = "whatsapp_opener"
+OPENER_MAX_CHARS = 200  # a template variable holds at most 255 characters, on one line
 
 
 class DeliveryDeferred(Chat2OrderError):
@@ -101,6 +106,7 @@ def _sender_address(row: OutboundMessage, rt: Runtime) -> str | None:
 
 def _outgoing(row: OutboundMessage, rt: Runtime) -> Outgoing:
     return Outgoing(
+        content_sid=rt.settings.whatsapp_template_sid if row.purpose == OPENER else None,
         outbox_id=row.id,
         channel=row.channel,
         to=row.recipient,
@@ -138,7 +144,35 @@ def whatsapp_window_open(session: Session, recipient: str, now: dt.datetime) -> 
     return last is not None and _aware(last) > now - WHATSAPP_WINDOW  # type: ignore[operator]
 
 
-def _claim(rt: Runtime, outbox_id: int, now: dt.datetime) -> _Claim | None:
+def opener_text(row: OutboundMessage) -> str:
+    """The template's variable: the held message's subject or first line, on one line (WhatsApp's rule)."""
+    source = row.subject or next((line for line in row.body.splitlines() if line.strip()), row.purpose)
+    text = " ".join(source.split())
+    return text if len(text) <= OPENER_MAX_CHARS else text[: OPENER_MAX_CHARS - 1] + "…"
+
+
+def _hold_for_window(session: Session, row: OutboundMessage, now: dt.datetime) -> OutboundMessage | None:
+    """Park `row` until the recipient replies; returns a new opener to send, or None when one already asks."""
+    row.status, row.next_attempt_at = "held", now + WHATSAPP_HOLD
+    row.last_error = "outside WhatsApp's 24-hour window: held until the recipient replies to the template"
+    asking = session.execute(
+        select(OutboundMessage.id).where(
+            OutboundMessage.purpose == OPENER,
+            OutboundMessage.recipient == row.recipient,
+            OutboundMessage.created_at >= now - WHATSAPP_HOLD,
+            OutboundMessage.status.not_in(("failed", "undeliverable", "cancelled")),
+        ).limit(1)
+    ).first()
+    if asking is not None:
+        return None
+    return outbox.add(
+        session, channel="whatsapp", recipient=row.recipient, body=opener_text(row), purpose=OPENER,
+        idempotency_key=f"{OPENER}:{row.id}", order_id=row.order_id, inbound_message_id=row.inbound_message_id,
+    )
+
+
+def _claim(rt: Runtime, outbox_id: int, now: dt.datetime, follow_up: list[int]) -> _Claim | None:
+    """Lock and lease the row, or settle it without sending; rows to send next are appended to `follow_up`."""
     with rt.sessionmaker() as session, session.begin():
         stmt = select(OutboundMessage).where(OutboundMessage.id == outbox_id)
         if _is_postgres(session):
@@ -157,8 +191,18 @@ def _claim(rt: Runtime, outbox_id: int, now: dt.datetime) -> _Claim | None:
         if row.purpose == "order_sheet" and row.order is not None and row.order.status == "cancelled":
             row.status, row.last_error = "cancelled", "order cancelled before dispatch"
             return None
-        if row.channel == "whatsapp" and not whatsapp_window_open(session, row.recipient, now):
-            row.status, row.last_error = "undeliverable", "outside WhatsApp's 24-hour window: needs a template"
+        template = rt.settings.whatsapp_template_sid
+        if row.purpose == OPENER and not template:
+            row.status, row.last_error = "undeliverable", "no WhatsApp template configured (WHATSAPP_TEMPLATE_SID)"
+            return None
+        if row.channel == "whatsapp" and row.purpose != OPENER and not whatsapp_window_open(session, row.recipient, now):
+            if not template:
+                row.status = "undeliverable"
+                row.last_error = "outside WhatsApp's 24-hour window: needs a template (WHATSAPP_TEMPLATE_SID)"
+                return None
+            opener = _hold_for_window(session, row, now)
+            if opener is not None:
+                follow_up.append(opener.id)
             return None
         if row.attempts >= MAX_ATTEMPTS:
             row.status = "failed"
@@ -222,7 +266,9 @@ def _retry_delay(attempt: int) -> dt.timedelta:
 def deliver(rt: Runtime, outbox_id: int, *, now: dt.datetime | None = None) -> None:
     """Send one outbox row through notify, at most once per provider acceptance (see module docstring)."""
     with log_context(outbox_id=outbox_id):
-        claim = _claim(rt, outbox_id, now or _now())
+        follow_up: list[int] = []
+        claim = _claim(rt, outbox_id, now or _now(), follow_up)
+        outbox.enqueue_deliveries(rt.queue, follow_up)
         if claim is None:
             return
         msg = claim.outgoing
@@ -301,7 +347,7 @@ def relay_pending(
     with rt.sessionmaker() as session, session.begin():
         if _is_postgres(session):
             stmt = stmt.with_for_update(skip_locked=True)
-        rows = list(session.execute(stmt).scalars())
+        rows = list(session.execute(stmt).scalars()) + _release_held(session, now, limit)
         for row in rows:
             if row.status != "sending":
                 row.status = "queued"
@@ -311,6 +357,24 @@ def relay_pending(
     if ids:
         log.info("relay: enqueued %d outbox rows", len(ids))
     return len(ids)
+
+
+def _release_held(session: Session, now: dt.datetime, limit: int) -> list[OutboundMessage]:
+    """WhatsApp rows held for the window whose recipient has replied since; expired ones become undeliverable."""
+    stmt = select(OutboundMessage).where(OutboundMessage.status == "held").order_by(OutboundMessage.id).limit(limit)
+    if _is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    released = []
+    for row in session.execute(stmt).scalars():
+        if whatsapp_window_open(session, row.recipient, now):
+            released.append(row)
+        elif (_aware(row.next_attempt_at) or now) <= now:
+            row.status = "undeliverable"
+            row.last_error = f"no reply to the WhatsApp template within {WHATSAPP_HOLD.days} days"
+            log.warning("outbox row %s: undeliverable, %s", row.id, row.last_error)
+    if released:
+        log.info("relay: %d WhatsApp messages released, their recipients replied", len(released))
+    return released
 
 
 def retry_failed(rt: Runtime, outbox_id: int | None = None, *, all_failed: bool = False) -> list[int]:
