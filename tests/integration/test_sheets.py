@@ -179,3 +179,40 @@ def test_morning_pdf_renders(db: Session) -> None:
     sheet = sheets.MorningSheet(supplier_name="S", delivery_date=dt.date(2026, 12, 1), currency="USD",
                                 locale="en-US", orders=(sheets.sheet_for(db, order),))
     assert render_morning_pdf(sheet).startswith(b"%PDF-")
+
+
+def _pdf_text(pdf: bytes) -> list[str]:
+    from pypdf import PdfReader
+
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_the_pdf_shows_every_line_with_its_price_and_the_total_in_order(db: Session) -> None:
+    order = _order(db, lines=3)
+    sheet = sheets.sheet_for(db, order)
+    [text] = _pdf_text(render_pdf(sheet))
+
+    assert order.restaurant.name in text and "Tuesday, December 1, 2026" in text
+    positions = [text.index(line.sku) for line in sheet.lines]
+    assert positions == sorted(positions)
+    for line, expected_total in zip(sheet.lines, ("$32.50", "$65.00", "$97.50"), strict=True):
+        row = text[text.index(line.sku):].splitlines()[0]
+        assert line.pack in row and row.endswith(expected_total), row
+    assert "$195.00" in text.split(sheet.lines[-1].sku)[1]  # the order total, after the last line
+
+
+def test_a_long_pdf_sheet_runs_onto_more_pages_and_loses_no_line(db: Session) -> None:
+    sheet = sheets.sheet_for(db, _order(db, lines=70))
+    pages = _pdf_text(render_pdf(sheet))
+    assert len(pages) > 1
+    everything = "\n".join(pages)
+    assert all(line.sku in everything for line in sheet.lines)
+    assert "$80,762.50" in everything.split(sheet.lines[-1].sku)[1]  # 32.50 × (1 + … + 70), after the last line
+
+
+def test_a_flagged_line_shows_the_chefs_words_in_the_pdf(db: Session) -> None:
+    order = _order(db, lines=1, locale="fr-FR", currency="EUR")
+    order.lines[0].needs_review = True
+    order.lines[0].text = "2 cx de pêches à 3€"
+    [text] = _pdf_text(render_pdf(sheets.sheet_for(db, order)))
+    assert "2 cx de pêches à 3€" in text
