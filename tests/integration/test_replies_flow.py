@@ -256,3 +256,51 @@ def test_plain_thanks_while_a_draft_waits_gets_no_reminder(committed_pg, drafted
     with committed_pg() as session:
         assert len(_chef_rows(session)) == 1
         assert _latest_order(session).status == "awaiting_chef"
+
+
+@pytest.mark.postgres
+def test_a_new_delivery_day_by_reply_moves_the_order_and_is_confirmed_back(committed_pg, drafted) -> None:
+    k, rt = drafted
+    _reply(k, rt, "make it friday please")
+    with committed_pg() as session:
+        order = _latest_order(session)
+        assert (order.delivery_date, order.status) == (dt.date(2026, 11, 27), "awaiting_chef")
+        told = _chef_rows(session)[-1].body
+        assert told.startswith("Delivery day: Fri, Nov 27.\nGreenleaf Produce: updated order for Fri, Nov 27\n")
+
+
+@pytest.mark.postgres
+def test_a_day_the_supplier_does_not_deliver_moves_to_the_next_delivery_day_and_says_so(
+    committed_pg, drafted
+) -> None:
+    k, rt = drafted
+    _reply(k, rt, "deliver sunday instead")  # the kitchen's supplier delivers Monday to Saturday
+    with committed_pg() as session:
+        assert _latest_order(session).delivery_date == dt.date(2026, 11, 30)
+        told = _chef_rows(session)[-1].body
+        assert "No delivery on Sun, Nov 29; the next delivery is Mon, Nov 30." in told
+
+
+@pytest.mark.postgres
+def test_moving_an_auto_confirmed_order_sends_the_supplier_an_amended_sheet(committed_pg, tmp_path) -> None:
+    k = kitchen(auto_confirm=True)
+    rt = runtime(committed_pg, tmp_path)
+    process_message(rt, inbound(k, ORDER_TEXT).id)
+    _reply(k, rt, "make it friday")
+    with committed_pg() as session:
+        order = _latest_order(session)
+        assert (order.status, order.delivery_date) == ("confirmed", dt.date(2026, 11, 27))
+        first, amended = sorted(_sheet_rows(session), key=lambda row: row.id)
+        assert first.status == "cancelled" and "Friday" in amended.body
+
+
+@pytest.mark.postgres
+def test_moving_a_confirmed_order_after_its_cutoff_is_refused_politely(committed_pg, tmp_path) -> None:
+    k = kitchen(auto_confirm=True)
+    rt = runtime(committed_pg, tmp_path)
+    process_message(rt, inbound(k, ORDER_TEXT).id)  # confirmed for Wednesday, cut-off Tuesday 23:00
+    late = inbound(k, "make it friday", at=dt.datetime(2026, 11, 24, 23, 30, tzinfo=NEW_YORK))
+    process_message(rt, late.id)
+    with committed_pg() as session:
+        assert _latest_order(session).delivery_date == dt.date(2026, 11, 25)
+        assert session.get(InboundMessage, late.id).status == "too_late"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -30,12 +30,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chat2order import metrics
+from chat2order import i18n, metrics
 from chat2order.errors import Chat2OrderError, InvalidInput, NotFound
 from chat2order.i18n import t
 from chat2order.ordering import confirmations, orders
 from chat2order.ordering.confirmations import Notice
-from chat2order.ordering.schedule import Schedule, can_still_edit, plan_delivery
+from chat2order.ordering.schedule import DeliveryPlan, Schedule, can_still_edit, plan_delivery
 from chat2order.parsing.model import ParseContext, ParsedOrder
 from chat2order.tables import InboundMessage, Order, OutboundMessage
 
@@ -284,7 +284,7 @@ class _Run:
             return False
         reply = self._read_reply(order, context)
         changes = reply.kind == "cancel" or (
-            reply.kind == "edit" and all(edit.action in ("set", "remove") for edit in reply.edits)
+            reply.kind == "edit" and all(edit.action in ("set", "remove", "date") for edit in reply.edits)
         )
         if changes:
             self._tell(order, "too_late", purpose="reply")
@@ -328,26 +328,41 @@ class _Run:
             self._tell(order, "cancelled", purpose="reply")
             return
         changes: list[str] = []
+        moved: DeliveryPlan | None = None
         by_position = {line.position: line for line in order.lines}
         for edit in reply.edits:
+            if edit.action == "date" and edit.delivery_date is not None:
+                moved = self._move_delivery(order, edit.delivery_date, changes, locale)
+                continue
             line = by_position.get(edit.position) if edit.position is not None else None
             changes.extend(self._apply_edit(order, line, edit, locale))
         self.session.flush()
+        notice = Notice(changes=tuple(changes))
+        if moved is not None and moved.moved:
+            notice = Notice(requested=moved.requested, reason=moved.reason, changes=tuple(changes))
         if order.status == "confirmed":
             # An automatically confirmed order edited before its cut-off: the supplier gets the new sheet.
             self.written += _requeue_sheet(self.session, order, revision=f"edit{self.message.id}")
-            self._tell(order, "updated", purpose="reply", notice=Notice(changes=tuple(changes)))
+            self._tell(order, "updated", purpose="reply", notice=notice)
             return
         if reply.confirm or reply.kind == "confirm":
             blocking = [line for line in order.lines if orders.blocks_confirmation(line)]
             carried = any(line.catalog_item_id is not None for line in order.lines)
             if not blocking and carried:
                 self.written += orders.confirm(self.session, order)
-                self._tell(order, "confirmed", purpose="reply", notice=Notice(changes=tuple(changes)))
+                self._tell(order, "confirmed", purpose="reply", notice=notice)
                 return
             if blocking:
-                changes.append(t(locale, "Please answer the questions first."))
-        self._tell(order, "updated", purpose="reply", notice=Notice(changes=tuple(changes)))
+                notice = replace(notice, changes=(*notice.changes, t(locale, "Please answer the questions first.")))
+        self._tell(order, "updated", purpose="reply", notice=notice)
+
+    def _move_delivery(self, order: Order, requested: dt.date, changes: list[str], locale: str) -> DeliveryPlan:
+        """Move the order to the day the chef asked for, or to the supplier's next possible day (they are told)."""
+        plan = plan_delivery(self.schedule, self.received_at, requested)
+        order.delivery_date = plan.delivery_date
+        if not plan.moved:
+            changes.append(t(locale, "Delivery day: {date}.", date=i18n.day(plan.delivery_date, locale)))
+        return plan
 
     def _apply_edit(self, order: Order, line: Any, edit: Edit, locale: str) -> list[str]:
         if edit.action == "add":

@@ -12,7 +12,10 @@ into clauses (lines, commas, semicolons); each clause is one of
 - an addition ("add 2 cs limes"): the rest goes through the order parser, `parsing.parse`;
 - a change of quantity ("make the onions 10kg", "onions to 10 kg", "mets les oignons à 10 kg"): the
   quantity and unit come from the order parser too, the line from the product words. Without a verb
-  ("onions 10kg") only a one-clause reply is a change; a list of such lines reads as a new order.
+  ("onions 10kg") only a one-clause reply is a change; a list of such lines reads as a new order;
+- a change of delivery day ("make it Friday", "plutôt vendredi", "mejor el jueves"): a clause that names a
+  day (read by `parsing.dates`, as in orders) and no product of the order nor of the catalog; the ordering
+  service then checks the day against the supplier's schedule.
 
 The words are data (`models/replies/words.toml`); matching a clause to a line uses rapidfuzz on accent-
 free words of the chef's own text and the supplier's product name.
@@ -20,6 +23,7 @@ free words of the chef's own text and the supplier's product name.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -34,7 +38,7 @@ from chat2order.parsing._langdata import load
 from chat2order.parsing.model import ParseContext, ParsedLine
 
 ReplyKind = Literal["confirm", "cancel", "edit", "unknown"]
-EditAction = Literal["choose", "set", "remove", "add"]
+EditAction = Literal["choose", "set", "remove", "add", "date"]
 
 _MATCH_THRESHOLD = 75.0
 # Clause breaks: new lines, semicolons, commas that are not a decimal comma ("1,5 kg"), and "and 3".
@@ -65,6 +69,7 @@ class Edit:
     quantity: Decimal | None = None  # "set"
     unit: str | None = None  # "set"
     lines: tuple[ParsedLine, ...] = ()  # "add"
+    delivery_date: dt.date | None = None  # "date"
     words: str = ""  # the clause it came from, for the change notice
     implicit: bool = False  # "onions 10kg": a quantity change said without a verb
 
@@ -238,18 +243,44 @@ def _clause(clause: str, lines: Sequence[ReplyLine], context: ParseContext) -> t
 
     is_change = head in _words("change")
     query_tokens = rest_tokens if is_change else tokens
+    day = _delivery_day(clause, context)
+    if day is not None:  # "onions 10kg for friday": the day's words are not product words
+        query_tokens = [tok for tok in query_tokens if _delivery_day(tok, context) is None]
     query = _content(query_tokens)
     quantity = _quantity(raw_rest if is_change else clause, context)
     if quantity is not None and query:
         line = _best_line(query, lines)
         if line is not None:
-            return "edit", [Edit("set", line.position, quantity=quantity[0], unit=quantity[1], words=words,
-                                 implicit=not is_change)]
+            edits = [Edit("set", line.position, quantity=quantity[0], unit=quantity[1], words=words,
+                          implicit=not is_change and day is None)]
+            if day is not None:
+                edits.append(Edit("date", delivery_date=day, words=words))
+            return "edit", edits
+    if day is not None and not _names_a_product(clause, query, lines, context):
+        return "edit", [Edit("date", delivery_date=day, words=words)]
     if not is_change and quantity is None:
         picked = _option_by_words(query, lines)
         if picked is not None:
             return "edit", [Edit("choose", picked[0].position, sku=picked[1], words=words)]
     return "unknown", []
+
+
+def _delivery_day(clause: str, context: ParseContext) -> dt.date | None:
+    """The day a clause names, unless it asks a question ("do you deliver on Sunday?")."""
+    if context.received_at is None or clause.rstrip().endswith("?"):
+        return None
+    from chat2order.parsing.dates import delivery_date
+
+    return delivery_date(clause, context.received_at, context.locale)
+
+
+def _names_a_product(clause: str, query: str, lines: Sequence[ReplyLine], context: ParseContext) -> bool:
+    """True when the clause is about an item (a line of the order, or one of the catalog) and not only a day."""
+    if query and _best_line(query, lines) is not None:
+        return True
+    from chat2order.parsing import parse
+
+    return any(line.sku for line in parse(clause, context).lines)
 
 
 def _after_first_word(clause: str) -> str:
@@ -283,6 +314,8 @@ def parse_reply(text: str, lines: Sequence[ReplyLine], context: ParseContext) ->
     clauses = _clauses(text or "")
     for clause in clauses:
         kind, found = _clause(clause, lines, context)
+        if any(edit.action == "date" for edit in found) and any(tok in _words("confirm") for tok in _tokens(clause)):
+            confirm = True  # "ok for friday"
         if kind == "confirm":
             confirm = True
         elif kind == "cancel":

@@ -144,3 +144,39 @@ def test_product_word_matching_two_lines_equally_is_not_guessed() -> None:
         ReplyLine(1, "5kg white onions", "ONION WHITE 25#", "ONI-W", Decimal(5), "kg"),
     ]
     assert parse_reply("make the onions 10kg", two_onions, ctx()).kind == "unknown"
+
+
+# RECEIVED is Wednesday 25 November 2026 in the evening.
+@pytest.mark.parametrize(
+    "text, lang, day",
+    [
+        ("make it friday", "en", dt.date(2026, 11, 27)),
+        ("can you deliver saturday instead", "en", dt.date(2026, 11, 28)),
+        ("entrega na sexta, por favor", "pt", dt.date(2026, 11, 27)),
+        ("plutôt samedi", "fr", dt.date(2026, 11, 28)),
+        ("meglio venerdì", "it", dt.date(2026, 11, 27)),
+        ("mejor para el sábado", "es", dt.date(2026, 11, 28)),
+        ("for the 3rd of December", "en", dt.date(2026, 12, 3)),
+    ],
+)
+def test_a_day_alone_changes_the_delivery_day(text: str, lang: str, day: dt.date) -> None:
+    locale = {"en": "en-US", "pt": "pt-PT", "fr": "fr-FR", "it": "it-IT", "es": "es-ES"}[lang]
+    reply = parse_reply(text, lines(lang), ctx(locale))
+    assert (reply.kind, [(e.action, e.delivery_date) for e in reply.edits]) == ("edit", [("date", day)])
+    assert not reply.confirm
+
+
+def test_a_quantity_change_for_another_day_changes_both() -> None:
+    reply = parse_reply("onions 10kg for friday", lines(), ctx())
+    assert [(e.action, e.position, e.quantity, e.delivery_date) for e in reply.edits] == [
+        ("set", 0, Decimal(10), None), ("date", None, None, dt.date(2026, 11, 27)),
+    ]
+
+
+def test_yes_with_a_day_confirms_for_that_day() -> None:
+    reply = parse_reply("ok for friday", lines(), ctx())
+    assert reply.confirm and [e.action for e in reply.edits] == ["date"]
+
+
+def test_a_question_about_a_day_changes_nothing() -> None:
+    assert parse_reply("do you deliver on sunday?", lines(), ctx()).kind == "unknown"
