@@ -186,7 +186,7 @@ class OrderMailHandler:
 
 def tls_meta(session: Session) -> dict[str, Any] | None:
     """The TLS version and cipher of a session that ran STARTTLS; None for plain SMTP."""
-    extra = session.ssl
+    extra = getattr(session, "ssl", None)
     if not extra:
         return None
     ssl_object = extra.get("ssl_object")
