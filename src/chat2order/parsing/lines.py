@@ -97,6 +97,12 @@ def _not_a_quantity(low: list[str], i: int) -> bool:
     return len(tok) >= 5 and tok.isdigit()
 
 
+def _after_amount(low: list[str], i: int) -> bool:
+    """Token i follows a number or price ("3,50 a kg", "2 € o kg"): an article there is "per", not "one"."""
+    prev = low[i - 1] if i > 0 else ""
+    return bool(_DIGITS.match(prev)) or prev in ("$", "€", "£", "eur", "euro", "euros", "usd", "gbp")
+
+
 def _num_token(tok: str, lang: str) -> float | None:
     if _DIGITS.match(tok):
         return float(tok.replace(",", "."))
@@ -204,7 +210,9 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             # "a case of", "une douzaine", "uma caixa de".
             if tok in arts and i + 1 < n:
                 hit = unit_word(low[i + 1])
-                if hit and hit[0] in ("package", "count", "measure") and (hit[0] != "measure" or len(low[i + 1]) > 2):
+                if hit and hit[0] in ("package", "count", "measure") and (
+                    hit[0] != "measure" or len(low[i + 1]) > 2 or (len(low[i + 1]) == 2 and not _after_amount(low, i))
+                ):
                     value = 1.0
                     is_word_number = True
                 elif low[i + 1] in ("couple", "paio", "par", "paire"):

@@ -132,8 +132,15 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
     family = tuple(s.item.sku for s in group)
     # This kitchen's own item, when it explains most of the words, is as good a reading as a closer name
     # it never buys ("tomate para rallar" -> its "Tomate maduro para triturar", not "Pan rallado").
+    # But not a sibling of the closer name ("spring mix organic spain" where it buys "... organic chile"): the
+    # words the chef wrote beyond the usual item (origin, variety, grade) are what they ask for this time.
     if not any(s.item.sku in profile for s in group):
-        near = [s for s in scored if s.item.sku in profile and s.query >= max(best_q - HISTORY_REACH, 0.5)]
+        heads = {s.item.words[0] for s in group if s.item.words}
+        near = [
+            s for s in scored
+            if s.item.sku in profile and s.query >= max(best_q - HISTORY_REACH, 0.5)
+            and not (s.item.words and s.item.words[0] in heads)
+        ]
         if near:
             group = group + near
     # Sizes the chef named ("25#", "115ct", "1-2kg"): keep the SKUs that have them.
