@@ -87,6 +87,9 @@ def _search(raw: RawLine, index: CatalogIndex, profile: Profile) -> list[Scored]
         for k in (1, 2, 3):
             if k >= len(raw.words):
                 break
+            if any(sim >= 1.0 for w in raw.words[k:] for _, sim in index.expand(w)[:1]):
+                # "apple fuji xl wash": the later words are catalog words the chef chose, not talk.
+                continue
             head = index.search(raw.words[:k], raw.specs, keep=profile.skus)
             if head and (not scored or head[0].query >= scored[0].query + 0.15):
                 scored = head
