@@ -8,12 +8,14 @@ ambiguity. Not carried (sku None, not_carried True) when the catalog holds no SK
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from rapidfuzz import fuzz
 
 from chat2order.parsing.history import Profile
 from chat2order.parsing.index import CatalogIndex, Item, Scored
 from chat2order.parsing.lines import RawLine
-from chat2order.parsing.units import dimension, is_measure
+from chat2order.parsing.units import dimension, fold, is_measure
 
 REVIEW_BELOW = 0.8
 NOT_CARRIED_BELOW = 0.55  # share of the chef's words a SKU must explain to be a match at all
@@ -125,7 +127,54 @@ def _search(raw: RawLine, index: CatalogIndex, profile: Profile) -> list[Scored]
     return scored
 
 
+def _exact(word: str, index: CatalogIndex) -> bool:
+    """The catalog holds this word (or its lemma / plural) as written."""
+    hits = index.expand(word)
+    return bool(hits) and hits[0][1] >= 1.0
+
+
+def _swapped(word: str, index: CatalogIndex) -> str:
+    """A chef's word with two neighbouring letters swapped back ("leomn" -> "lemon", "itayl" -> "italy"),
+    when that spelling is a catalog word and the word as typed is not. Edit-distance matching counts a swap
+    as two edits, too many for a five-letter word, so the commonest thumb typo would otherwise go unread."""
+    if len(word) < 4 or not word.isalpha() or _exact(word, index):
+        return word
+    low = word.lower()
+    for k in range(len(low) - 1):
+        if low[k] == low[k + 1]:
+            continue
+        cand = low[:k] + low[k + 1] + low[k] + low[k + 2 :]
+        if _exact(cand, index):
+            return cand
+    return word
+
+
+def _unexplained(words: list[str], item: Item, index: CatalogIndex) -> bool:
+    """A chef's word the catalog reads only as a near spelling of some other catalog word, none of them in
+    `item`'s name, and that looks like no word of that name ("tmato" reads as TOMATO, and is nothing like
+    LEMON MEYER FANCY WASH). Words the catalog cannot read at all are talk ("emailed", "tartes")."""
+    for word in words:
+        low = fold(word)
+        if len(low) < 3:
+            continue
+        near = index.expand(word)
+        if not near or near[0][1] >= 1.0 or any(cand in item.words for cand, _ in near):
+            continue
+        if not any(name.startswith(low) or fuzz.ratio(low, name) >= 70 for name in item.words):
+            return True
+    return False
+
+
+def _respell(raw: RawLine, index: CatalogIndex) -> RawLine:
+    words = [_swapped(w, index) for w in raw.words]
+    before = [_swapped(w, index) for w in raw.words_before]
+    if words == raw.words and before == raw.words_before:
+        return raw
+    return replace(raw, words=words, words_before=before)
+
+
 def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
+    raw = _respell(raw, index)
     scored = _search(raw, index, profile)
     if not scored or scored[0].query < NOT_CARRIED_BELOW:
         best_q = scored[0].query if scored else 0.0
@@ -203,6 +252,11 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
         confidence *= 0.7
     if raw.unsure:
         confidence = min(confidence, 0.4)
+    if not chosen.head and _unexplained(raw.words, chosen.item, index):
+        # "2 cs fancy wash tmato" -> a lemon that is fancy and washed: the product noun the SKU is named by is
+        # not among the chef's words, and a word of theirs the catalog does not read is nothing like this
+        # SKU's name: likely the product noun, misspelt.
+        confidence = min(confidence, REVIEW_BELOW - 0.05)
     return Choice(chosen.item.sku, _unit_out(raw, chosen.item, profile), round(confidence, 3), confidence < REVIEW_BELOW, (chosen.item.sku,) if raw.unsure else (), False, family, reason)
 
 
