@@ -165,6 +165,15 @@ def _unexplained(words: list[str], item: Item, index: CatalogIndex) -> bool:
     return False
 
 
+def _other_product(raw: RawLine, item: Item, usual: list[Scored], index: CatalogIndex) -> bool:
+    """`item`'s name has, against every one of the kitchen's usual SKUs, a word the chef did not write: it
+    is another product, not another packing of the usual one ("TOMATO ROMA" per lb vs "TOMATO ROMA XL
+    25#" is a packing only if the chef wrote "xl")."""
+    said = {cand for word in index.translate(raw.words) for alt in word.split("|") for w in alt.split()
+            for cand, _ in index.expand(w)}
+    return all(set(item.words) - set(u.item.words) - said for u in usual)
+
+
 def _respell(raw: RawLine, index: CatalogIndex) -> RawLine:
     words = [_swapped(w, index) for w in raw.words]
     before = [_swapped(w, index) for w in raw.words_before]
@@ -200,6 +209,7 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
         group = _best(group, lambda s: s.spec)
     # The stated unit picks the packing ("3 kg limao" -> per kg, "2 cx" -> the box).
     fits = {s.item.sku: _pack_fit(raw, s.item) for s in group}
+    usual_before_pack = [s for s in group if s.item.sku in profile]
     group = _best(group, lambda s: min(fits[s.item.sku], 2))
     fit = min(fits[group[0].item.sku], 2)
     in_history = [s for s in group if s.item.sku in profile]
@@ -252,6 +262,10 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
         confidence *= 0.7
     if raw.unsure:
         confidence = min(confidence, 0.4)
+    if usual_before_pack and chosen.item.sku not in profile and _other_product(raw, chosen.item, usual_before_pack, index):
+        # "5 lb red cabbage" where it buys the organic one by the bunch: the unit alone picked a SKU that
+        # differs from the usual one by a word the chef did not write (grade, origin): ask.
+        confidence = min(confidence, REVIEW_BELOW - 0.05)
     if not chosen.head and _unexplained(raw.words, chosen.item, index):
         # "2 cs fancy wash tmato" -> a lemon that is fancy and washed: the product noun the SKU is named by is
         # not among the chef's words, and a word of theirs the catalog does not read is nothing like this
