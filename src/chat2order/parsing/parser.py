@@ -343,6 +343,11 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
         if d.sku is None:
             base = [b for b in base if b.sku not in set(d.candidates)]
             continue
+        if d.sku in base_skus:
+            # "lo de siempre pero 8 kg de merluza": that line changes; "Kokotxas de merluza", which read as
+            # well, stays.
+            base = [b for b in base if b.sku != d.sku]
+            continue
         family = set(d.family) | {d.sku}
         base = [b for b in base if b.sku not in family]
     drafts = base + new
