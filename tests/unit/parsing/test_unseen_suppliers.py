@@ -22,6 +22,7 @@ DELI_US = [
     ("BRD-CIAB", "BREAD CIABATTA", "each", "loaf"),
     ("SAL-GEN", "SALAMI GENOA SLICED", "per lb", "lb"),
     ("SAL-FIN", "SALAMI FINOCCHIONA", "per lb", "lb"),
+    ("SAL-GEN-HOT", "SALAMI GENOA HOT CHUB", "6 ct case", "case"),
     ("CAB-RED-ORG", "CABBAGE RED ORGANIC", "each", "each"),
     ("CAB-RED-LOC", "CABBAGE RED LOCAL", "per lb", "lb"),
     ("PEP-FANCY", "PEPPER PIQUILLO FANCY ROASTED", "12 oz jar", "jar"),
@@ -97,6 +98,12 @@ def test_unit_alone_picking_another_grade_than_the_usual_is_flagged(deli) -> Non
     history = tuple(past(f"2026-03-0{d}T21:00:00-05:00", ("CAB-RED-ORG", 6, None)) for d in (2, 4, 6))
     line = lines_of("5 lb red cabbage", context(deli, history=history))[0]
     assert (line.sku, line.needs_review) == ("CAB-RED-LOC", True)
+
+
+def test_unit_alone_picking_another_variety_without_history_is_flagged(deli) -> None:  # type: ignore[no-untyped-def]
+    line = lines_of("1 cs genoa salami", context(deli))[0]
+    assert (line.sku, line.needs_review) == ("SAL-GEN-HOT", True)
+    assert not lines_of("2 lb genoa salami", context(deli))[0].needs_review
 
 
 def test_same_usual_sku_in_the_stated_unit_is_not_flagged_for_that(deli) -> None:  # type: ignore[no-untyped-def]
