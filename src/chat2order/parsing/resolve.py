@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz
 
+from chat2order.parsing import grammar, nlp
 from chat2order.parsing.history import Profile
 from chat2order.parsing.index import CatalogIndex, Item, Scored
 from chat2order.parsing.lines import RawLine
@@ -182,6 +183,17 @@ def _respell(raw: RawLine, index: CatalogIndex) -> RawLine:
     return replace(raw, words=words, words_before=before)
 
 
+def _talk_words(raw: RawLine, lang: str) -> set[str]:
+    """Words of the line the reader dropped as talk ("fresh", "nice")."""
+    said = {fold(w) for w in raw.words}
+    filler = grammar.filler(lang)
+    return {fold(t) for t in nlp.tokens(raw.text, lang) if fold(t) in filler and fold(t) not in said and fold(t).isalpha() and len(t) >= 4}
+
+
+def _name_has(item: Item, words: set[str]) -> bool:
+    return bool(words & set(fold(item.entry.name).split()))
+
+
 def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
     raw = _respell(raw, index)
     scored = _search(raw, index, profile)
@@ -204,6 +216,13 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
         ]
         if near:
             group = group + near
+    # A word read as talk that some of these SKUs' names hold ("6 fresh mozzarella": FRESH vs LOAF) picks
+    # among them; it never brings in another product.
+    talk = _talk_words(raw, index.lang) if len(group) > 1 else set()
+    if talk:
+        named_by_talk = [s for s in group if _name_has(s.item, talk)]
+        if 0 < len(named_by_talk) < len(group):
+            group = named_by_talk
     # Sizes the chef named ("25#", "115ct", "1-2kg"): keep the SKUs that have them.
     if raw.specs:
         group = _best(group, lambda s: s.spec)

@@ -30,6 +30,8 @@ DELI_US = [
     ("TUR-BRST", "TURKEY BREAST SMOKED", "per lb", "lb"),
     ("TUR-PAST", "TURKEY PASTRAMI SLICED", "per lb", "lb"),
     ("TOM-CAN", "TOMATO PLUM CANNED", "6/#10 can", "case"),
+    ("MOZ-FRESH", "CHEESE MOZZARELLA FRESH OVOLINE", "1 lb tub", "tub"),
+    ("MOZ-LOAF", "CHEESE MOZZARELLA LOAF 6#", "6 lb loaf", "loaf"),
     ("TOM-CR", "TOMATO CRUSHED", "6/#10 can", "case"),
     ("TOM-PST", "TOMATO PASTE", "6/#10 can", "case"),
 ]
@@ -92,6 +94,12 @@ def test_swapped_letters_in_the_product_noun_are_read(deli) -> None:  # type: ig
 def test_misspelt_product_noun_does_not_silently_pick_another_product(deli) -> None:  # type: ignore[no-untyped-def]
     line = lines_of("2 jars fancy roasted tmato", context(deli))[0]
     assert line.needs_review
+
+
+def test_a_word_read_as_talk_picks_among_equal_readings(deli) -> None:  # type: ignore[no-untyped-def]
+    history = tuple(past(f"2026-03-0{d}T21:00:00-05:00", ("MOZ-FRESH", 2, None), ("MOZ-LOAF", 4, None)) for d in (2, 4, 6))
+    line = lines_of("6 fresh mozzarella", context(deli, history=history))[0]
+    assert (line.sku, line.needs_review) == ("MOZ-FRESH", False)
 
 
 def test_unit_alone_picking_another_grade_than_the_usual_is_flagged(deli) -> None:  # type: ignore[no-untyped-def]
