@@ -20,7 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import bench_parse as bp  # noqa: E402
+import bench_parse as bp
 
 
 def measure(n: int, messages_n: int, show: int) -> dict:
