@@ -41,3 +41,11 @@ def test_bench_pipeline_stores_and_processes_orders_warm_cold_and_through_rq(red
     assert result["warm_outcome"]["statuses"] == {"awaiting_chef": 6}
     assert result["cold_outcome"]["statuses"] == {"awaiting_chef": 2}
     assert result["rq_finished"] == 3
+
+
+def test_accuracy_generated_prints_rates_that_add_up() -> None:
+    result = _run("scripts/accuracy_generated.py", "--sizes", "300", "--messages", "10")
+
+    assert result["skus"] == 300
+    assert 0 < result["same_product"] <= result["lines_read"]
+    assert result["same_product"] + result["silent_wrong"] + result["flagged_wrong"] <= result["lines_read"] + 1e-9

@@ -210,7 +210,8 @@ class CatalogIndex:
         abbrev = grammar.abbreviations()
         expanded: list[str] = []
         for w in words:
-            full = abbrev.get(fold(w))
+            # "XL" stays "XL" where the catalog writes it so; expanded only for catalogs that spell it out.
+            full = abbrev.get(fold(w)) if self._norm(w) not in self.postings else None
             expanded.extend(full.split() if full else [w])
         out: list[str] = []
         i = 0

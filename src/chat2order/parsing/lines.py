@@ -97,6 +97,18 @@ def _not_a_quantity(low: list[str], i: int) -> bool:
     return len(tok) >= 5 and tok.isdigit()
 
 
+def _date_like(tok: str) -> bool:
+    """"11/25", "4/12", "27/11": a slash pair that is no kitchen fraction (those are below one, over 2..8)."""
+    m = _FRACTION.match(tok)
+    return m is not None and (int(m.group(1)) >= int(m.group(2)) or int(m.group(2)) > 8)
+
+
+def _after_amount(low: list[str], i: int) -> bool:
+    """Token i follows a number or price ("3,50 a kg", "2 € o kg"): an article there is "per", not "one"."""
+    prev = low[i - 1] if i > 0 else ""
+    return bool(_DIGITS.match(prev)) or prev in ("$", "€", "£", "eur", "euro", "euros", "usd", "gbp")
+
+
 def _num_token(tok: str, lang: str) -> float | None:
     if _DIGITS.match(tok):
         return float(tok.replace(",", "."))
@@ -191,6 +203,11 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
         if value is not None and _DIGITS.match(tok) and _not_a_quantity(low, i):
             i += 1
             continue
+        if value is not None and not catalog and _date_like(tok):
+            # "For Wednesday 11/25", "invoice for 11/23": a date, not 0.44 of anything.
+            used[i] = True
+            i += 1
+            continue
         if value is None and tok in numbers and has_digit and not (i + 1 < n and unit_word(low[i + 1])):
             # "half & half 1", "one pan": with a digit quantity in the line, a number word with no unit after
             # it belongs to the product.
@@ -204,7 +221,9 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             # "a case of", "une douzaine", "uma caixa de".
             if tok in arts and i + 1 < n:
                 hit = unit_word(low[i + 1])
-                if hit and hit[0] in ("package", "count", "measure") and (hit[0] != "measure" or len(low[i + 1]) > 2):
+                if hit and hit[0] in ("package", "count", "measure") and (
+                    hit[0] != "measure" or len(low[i + 1]) > 2 or (len(low[i + 1]) == 2 and not _after_amount(low, i))
+                ):
                     value = 1.0
                     is_word_number = True
                 elif low[i + 1] in ("couple", "paio", "par", "paire"):
@@ -431,6 +450,16 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             st = _spec_for(e)
             if st and (e.kind == "measure"):
                 specs.append(st)
+    if primary is not None and not catalog and primary.kind is None and not primary.multiplier:
+        # "10 sourdough loaves", "2 parsley bunches": the packaging word after the product is the unit.
+        last = max((k for k in range(primary.end, n) if not used[k] and _WORD.match(toks[k])), default=None)
+        hit = unit_word(low[last]) if last is not None else None
+        product_left = last is not None and any(
+            not used[k] and _WORD.match(toks[k]) and low[k] not in grammar.filler(lang) for k in range(primary.end, last)
+        )
+        if hit and hit[0] == "package" and product_left:
+            primary.unit, primary.kind, primary.unit_text = hit[1], hit[0], _singular(low[last].rstrip("."))
+            used[last] = True
     measure_hint = _spec_for(primary) if primary is not None and primary.kind == "measure" else None
     if catalog and primary is not None:
         st = _spec_for(primary)

@@ -30,7 +30,10 @@ _EXTRA_INFIXES = (
     r"(?<=[^\W\d_])[/](?=[^\W\d_])",
     r"[+]",
     r"(?<=[0-9])(?=[½¼¾])",
+    r"(?<=[½¼¾])(?=[^\W\d_])",  # "½cases", "½bunch"
 )
+# Prefix rules added to spaCy's defaults: a leading plus on a quantity ("+1 cs almonds", "+2 lb").
+_EXTRA_PREFIXES = (r"\+(?=[0-9½¼¾])",)
 
 
 def language_of(locale: str | None) -> str:
@@ -47,11 +50,13 @@ def pipeline(lang: str) -> Any:
         nlp = _pipelines.get(lang)
         if nlp is None:
             import spacy
-            from spacy.util import compile_infix_regex
+            from spacy.util import compile_infix_regex, compile_prefix_regex
 
             nlp = spacy.blank(lang)
             infixes = list(nlp.Defaults.infixes or ()) + list(_EXTRA_INFIXES)
             nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+            prefixes = list(_EXTRA_PREFIXES) + list(nlp.Defaults.prefixes or ())
+            nlp.tokenizer.prefix_search = compile_prefix_regex(prefixes).search
             _pipelines[lang] = nlp
     return nlp
 

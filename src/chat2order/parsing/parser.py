@@ -321,8 +321,11 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
             draft.needs_review = draft.needs_review or draft.confidence < REVIEW_BELOW
         if draft.not_carried and (not raw.numeric or raw.kind is None or len(raw.words) > 4 or guess.intent == "other"):
             # Not a catalog item and not written like one ("we still have a case", "credit this one"):
-            # chit-chat, not an order line.
-            continue
+            # chit-chat, not an order line. Unless it stands as an item of a list ("2 AP" between "4 bread
+            # flour" and "2 cs eggs"): then it is an item nobody read, and a person must see it.
+            if not (raw.numeric and guess.intent == "order" and 0 < len(raw.words) <= 2 and _listed(seg, segs)):
+                continue
+            draft.needs_review, draft.confidence = True, min(draft.confidence, 0.5)
         new.append(draft)
 
     # Lines the text names replace the same SKU of the repeated order ("4 cs limes instead of 3").
@@ -343,6 +346,11 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
         if d.sku is None:
             base = [b for b in base if b.sku not in set(d.candidates)]
             continue
+        if d.sku in base_skus:
+            # "lo de siempre pero 8 kg de merluza": that line changes; "Kokotxas de merluza", which read as
+            # well, stays.
+            base = [b for b in base if b.sku != d.sku]
+            continue
         family = set(d.family) | {d.sku}
         base = [b for b in base if b.sku not in family]
     drafts = base + new
@@ -362,6 +370,12 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
         cleaned_text=body,
         intent_confidence=guess.confidence,
     )
+
+
+def _listed(seg: str, segs: list[str]) -> bool:
+    """`seg` is one item of a list: it starts with its quantity, and so do most of the other items."""
+    starts = [bool(re.match(r"^\s*(?:\d|[½¼¾])", s)) for s in segs]
+    return bool(re.match(r"^\s*(?:\d|[½¼¾])", seg)) and len(segs) >= 3 and sum(starts) >= 0.6 * len(segs)
 
 
 def _orig_pos(seg: str, fseg: str, pos: int) -> int:

@@ -8,12 +8,15 @@ ambiguity. Not carried (sku None, not_carried True) when the catalog holds no SK
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from rapidfuzz import fuzz
+
+from chat2order.parsing import grammar, nlp
 from chat2order.parsing.history import Profile
 from chat2order.parsing.index import CatalogIndex, Item, Scored
 from chat2order.parsing.lines import RawLine
-from chat2order.parsing.units import dimension, is_measure
+from chat2order.parsing.units import dimension, fold, is_measure
 
 REVIEW_BELOW = 0.8
 NOT_CARRIED_BELOW = 0.55  # share of the chef's words a SKU must explain to be a match at all
@@ -87,6 +90,9 @@ def _search(raw: RawLine, index: CatalogIndex, profile: Profile) -> list[Scored]
         for k in (1, 2, 3):
             if k >= len(raw.words):
                 break
+            if any(sim >= 1.0 for w in raw.words[k:] for _, sim in index.expand(w)[:1]):
+                # "apple fuji xl wash": the later words are catalog words the chef chose, not talk.
+                continue
             head = index.search(raw.words[:k], raw.specs, keep=profile.skus)
             if head and (not scored or head[0].query >= scored[0].query + 0.15):
                 scored = head
@@ -122,7 +128,74 @@ def _search(raw: RawLine, index: CatalogIndex, profile: Profile) -> list[Scored]
     return scored
 
 
+def _exact(word: str, index: CatalogIndex) -> bool:
+    """The catalog holds this word (or its lemma / plural) as written."""
+    hits = index.expand(word)
+    return bool(hits) and hits[0][1] >= 1.0
+
+
+def _swapped(word: str, index: CatalogIndex) -> str:
+    """A chef's word with two neighbouring letters swapped back ("leomn" -> "lemon", "itayl" -> "italy"),
+    when that spelling is a catalog word and the word as typed is not. Edit-distance matching counts a swap
+    as two edits, too many for a five-letter word, so the commonest thumb typo would otherwise go unread."""
+    if len(word) < 4 or not word.isalpha() or _exact(word, index):
+        return word
+    low = word.lower()
+    for k in range(len(low) - 1):
+        if low[k] == low[k + 1]:
+            continue
+        cand = low[:k] + low[k + 1] + low[k] + low[k + 2 :]
+        if _exact(cand, index):
+            return cand
+    return word
+
+
+def _unexplained(words: list[str], item: Item, index: CatalogIndex) -> bool:
+    """A chef's word the catalog reads only as a near spelling of some other catalog word, none of them in
+    `item`'s name, and that looks like no word of that name ("tmato" reads as TOMATO, and is nothing like
+    LEMON MEYER FANCY WASH). Words the catalog cannot read at all are talk ("emailed", "tartes")."""
+    for word in words:
+        low = fold(word)
+        if len(low) < 3:
+            continue
+        near = index.expand(word)
+        if not near or near[0][1] >= 1.0 or any(cand in item.words for cand, _ in near):
+            continue
+        if not any(name.startswith(low) or fuzz.ratio(low, name) >= 70 for name in item.words):
+            return True
+    return False
+
+
+def _other_product(raw: RawLine, item: Item, usual: list[Scored], index: CatalogIndex) -> bool:
+    """`item`'s name has, against every one of the kitchen's usual SKUs, a word the chef did not write: it
+    is another product, not another packing of the usual one ("TOMATO ROMA" per lb vs "TOMATO ROMA XL
+    25#" is a packing only if the chef wrote "xl")."""
+    said = {cand for word in index.translate(raw.words) for alt in word.split("|") for w in alt.split()
+            for cand, _ in index.expand(w)}
+    return all(set(item.words) - set(u.item.words) - said for u in usual)
+
+
+def _respell(raw: RawLine, index: CatalogIndex) -> RawLine:
+    words = [_swapped(w, index) for w in raw.words]
+    before = [_swapped(w, index) for w in raw.words_before]
+    if words == raw.words and before == raw.words_before:
+        return raw
+    return replace(raw, words=words, words_before=before)
+
+
+def _talk_words(raw: RawLine, lang: str) -> set[str]:
+    """Words of the line the reader dropped as talk ("fresh", "nice")."""
+    said = {fold(w) for w in raw.words}
+    filler = grammar.filler(lang)
+    return {fold(t) for t in nlp.tokens(raw.text, lang) if fold(t) in filler and fold(t) not in said and fold(t).isalpha() and len(t) >= 4}
+
+
+def _name_has(item: Item, words: set[str]) -> bool:
+    return bool(words & set(fold(item.entry.name).split()))
+
+
 def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
+    raw = _respell(raw, index)
     scored = _search(raw, index, profile)
     if not scored or scored[0].query < NOT_CARRIED_BELOW:
         best_q = scored[0].query if scored else 0.0
@@ -132,15 +205,31 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
     family = tuple(s.item.sku for s in group)
     # This kitchen's own item, when it explains most of the words, is as good a reading as a closer name
     # it never buys ("tomate para rallar" -> its "Tomate maduro para triturar", not "Pan rallado").
+    # But not a sibling of the closer name ("spring mix organic spain" where it buys "... organic chile"): the
+    # words the chef wrote beyond the usual item (origin, variety, grade) are what they ask for this time.
     if not any(s.item.sku in profile for s in group):
-        near = [s for s in scored if s.item.sku in profile and s.query >= max(best_q - HISTORY_REACH, 0.5)]
+        heads = {s.item.words[0] for s in group if s.item.words}
+        near = [
+            s for s in scored
+            if s.item.sku in profile and s.query >= max(best_q - HISTORY_REACH, 0.5)
+            and not (s.item.words and s.item.words[0] in heads)
+        ]
         if near:
             group = group + near
+    # A word read as talk that some of these SKUs' names hold ("6 fresh mozzarella": FRESH vs LOAF) picks
+    # among them; it never brings in another product.
+    talk = _talk_words(raw, index.lang) if len(group) > 1 else set()
+    if talk:
+        named_by_talk = [s for s in group if _name_has(s.item, talk)]
+        if 0 < len(named_by_talk) < len(group):
+            group = named_by_talk
     # Sizes the chef named ("25#", "115ct", "1-2kg"): keep the SKUs that have them.
     if raw.specs:
         group = _best(group, lambda s: s.spec)
     # The stated unit picks the packing ("3 kg limao" -> per kg, "2 cx" -> the box).
     fits = {s.item.sku: _pack_fit(raw, s.item) for s in group}
+    usual_before_pack = [s for s in group if s.item.sku in profile]
+    closest_before_pack = _best(group, lambda s: round(s.name, 2))
     group = _best(group, lambda s: min(fits[s.item.sku], 2))
     fit = min(fits[group[0].item.sku], 2)
     in_history = [s for s in group if s.item.sku in profile]
@@ -193,6 +282,22 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
         confidence *= 0.7
     if raw.unsure:
         confidence = min(confidence, 0.4)
+    if usual_before_pack and chosen.item.sku not in profile and _other_product(raw, chosen.item, usual_before_pack, index):
+        # "5 lb red cabbage" where it buys the organic one by the bunch: the unit alone picked a SKU that
+        # differs from the usual one by a word the chef did not write (grade, origin): ask.
+        confidence = min(confidence, REVIEW_BELOW - 0.05)
+    elif (
+        not usual_before_pack and chosen not in closest_before_pack
+        and _other_product(raw, chosen.item, closest_before_pack, index)
+    ):
+        # No usual SKU, and the unit picked a SKU with words the chef did not write over one named exactly
+        # by their words: another product of the same family, not another packing.
+        confidence = min(confidence, REVIEW_BELOW - 0.05)
+    if not chosen.head and _unexplained(raw.words, chosen.item, index):
+        # "2 cs fancy wash tmato" -> a lemon that is fancy and washed: the product noun the SKU is named by is
+        # not among the chef's words, and a word of theirs the catalog does not read is nothing like this
+        # SKU's name: likely the product noun, misspelt.
+        confidence = min(confidence, REVIEW_BELOW - 0.05)
     return Choice(chosen.item.sku, _unit_out(raw, chosen.item, profile), round(confidence, 3), confidence < REVIEW_BELOW, (chosen.item.sku,) if raw.unsure else (), False, family, reason)
 
 
