@@ -9,12 +9,13 @@ commits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from chat2order.errors import NotFound
@@ -32,6 +33,43 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
+# The per-message queries are built once with bound parameters: building a SQLAlchemy statement costs more
+# CPU than running a small one.
+
+
+@functools.cache
+def _catalog_version_statement() -> Select[Any]:
+    return select(func.count(CatalogItem.id), func.max(CatalogItem.updated_at), func.max(CatalogItem.id)).where(
+        CatalogItem.supplier_id == bindparam("supplier_id"), CatalogItem.active.is_(True)
+    )
+
+
+def _history_where() -> tuple[Any, ...]:
+    return (
+        Order.restaurant_id == bindparam("restaurant_id"),
+        Order.supplier_id == bindparam("supplier_id"),
+        Order.status.in_(HISTORY_STATUSES),
+        Order.placed_at < bindparam("before", type_=Order.placed_at.type),
+    )
+
+
+@functools.cache
+def _history_version_statement() -> Select[Any]:
+    return (
+        select(
+            func.count(func.distinct(Order.id)),
+            func.max(Order.id),
+            func.count(OrderLine.id),
+            func.max(OrderLine.id),
+            func.sum(OrderLine.quantity),
+            func.sum(OrderLine.catalog_item_id),
+        )
+        .select_from(Order)
+        .outerjoin(OrderLine, OrderLine.order_id == Order.id)
+        .where(*_history_where())
+    )
+
+
 class ContextBuilder:
     """Builds `ParseContext`s; caches one catalog index per supplier and catalog version."""
 
@@ -42,12 +80,7 @@ class ContextBuilder:
         self._histories: dict[tuple[int, int, str], tuple[tuple[Any, ...], tuple[PastOrder, ...]]] = {}
 
     def _version(self, session: Session, supplier_id: int) -> tuple[Any, ...]:
-        row = session.execute(
-            select(func.count(CatalogItem.id), func.max(CatalogItem.updated_at), func.max(CatalogItem.id)).where(
-                CatalogItem.supplier_id == supplier_id, CatalogItem.active.is_(True)
-            )
-        ).one()
-        return tuple(row)
+        return tuple(session.execute(_catalog_version_statement(), {"supplier_id": supplier_id}).one())
 
     def index_for(self, session: Session, supplier_id: int) -> CatalogIndex:
         """The supplier's catalog index, rebuilt only when its catalog changed."""
@@ -89,45 +122,27 @@ class ContextBuilder:
         Cached per restaurant, supplier and zone under a version read by one aggregate query (how many
         orders and lines, their highest ids, the sum of the quantities): an unchanged history is not
         loaded again, and the same tuple is handed out, so the parser's history profile is reused too."""
-        where = (
-            Order.restaurant_id == restaurant_id,
-            Order.supplier_id == supplier_id,
-            Order.status.in_(HISTORY_STATUSES),
-            Order.placed_at < before,
-        )
-        version = tuple(
-            session.execute(
-                select(
-                    func.count(func.distinct(Order.id)),
-                    func.max(Order.id),
-                    func.count(OrderLine.id),
-                    func.max(OrderLine.id),
-                    func.sum(OrderLine.quantity),
-                    func.sum(OrderLine.catalog_item_id),
-                )
-                .select_from(Order)
-                .outerjoin(OrderLine, OrderLine.order_id == Order.id)
-                .where(*where)
-            ).one()
-        )
+        params = {"restaurant_id": restaurant_id, "supplier_id": supplier_id, "before": before}
+        version = tuple(session.execute(_history_version_statement(), params).one())
         key = (restaurant_id, supplier_id, zone)
         cached = self._histories.get(key)
         if cached is not None and cached[0] == version:
             return cached[1]
-        history = self._load_history(session, where, zone)
+        history = self._load_history(session, params, zone)
         with self._lock:
             if len(self._histories) >= HISTORY_CACHE_SIZE:
                 self._histories.pop(next(iter(self._histories)), None)
             self._histories[key] = (version, history)
         return history
 
-    def _load_history(self, session: Session, where: tuple[Any, ...], zone: str) -> tuple[PastOrder, ...]:
+    def _load_history(self, session: Session, params: dict[str, Any], zone: str) -> tuple[PastOrder, ...]:
         orders = session.scalars(
             select(Order)
-            .where(*where)
+            .where(*_history_where())
             .options(selectinload(Order.lines).selectinload(OrderLine.item))
             .order_by(Order.placed_at.desc())
-            .limit(HISTORY_LIMIT)
+            .limit(HISTORY_LIMIT),
+            params,
         ).all()
         tz = ZoneInfo(zone)
         out: list[PastOrder] = []
