@@ -1,9 +1,10 @@
 """The parser's context from the database: the supplier's catalog index (cached) and the kitchen's history.
 
-One `ContextBuilder` per process. It keeps one `CatalogIndex` per supplier, keyed by a catalog version
-(count of active items, their latest `updated_at`, their highest id), so a catalog import is picked up by
-the next message without any signal, and an unchanged catalog is never re-indexed. Reads only; never
-commits.
+One `ContextBuilder` per process. It keeps one `CatalogIndex` per supplier, keyed by the supplier's
+`catalog_version` (a counter the database bumps on any change to its catalog items, migration 0002), so a
+catalog import is picked up by the next message without any signal, and an unchanged catalog is never
+re-indexed; the processing job reads that counter with the message, so checking costs nothing. Reads
+only; never commits.
 """
 
 from __future__ import annotations
@@ -38,10 +39,8 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 
 @functools.cache
-def _catalog_version_statement() -> Select[Any]:
-    return select(func.count(CatalogItem.id), func.max(CatalogItem.updated_at), func.max(CatalogItem.id)).where(
-        CatalogItem.supplier_id == bindparam("supplier_id"), CatalogItem.active.is_(True)
-    )
+def _catalog_version_statement() -> Select[tuple[int]]:
+    return select(Supplier.catalog_version).where(Supplier.id == bindparam("supplier_id"))
 
 
 def _history_where() -> tuple[Any, ...]:
@@ -74,17 +73,21 @@ class ContextBuilder:
     """Builds `ParseContext`s; caches one catalog index per supplier and catalog version."""
 
     def __init__(self) -> None:
-        self._indexes: dict[int, tuple[tuple[Any, ...], CatalogIndex]] = {}
+        self._indexes: dict[int, tuple[int | None, CatalogIndex]] = {}
         self._lock = threading.Lock()
         # (restaurant, supplier, zone) -> (history version, history)
         self._histories: dict[tuple[int, int, str], tuple[tuple[Any, ...], tuple[PastOrder, ...]]] = {}
 
-    def _version(self, session: Session, supplier_id: int) -> tuple[Any, ...]:
-        return tuple(session.execute(_catalog_version_statement(), {"supplier_id": supplier_id}).one())
+    def _version(self, session: Session, supplier_id: int) -> int | None:
+        # Read from the database, not from a Supplier the session may hold from before the catalog changed.
+        return session.scalar(_catalog_version_statement(), {"supplier_id": supplier_id})
 
-    def index_for(self, session: Session, supplier_id: int) -> CatalogIndex:
-        """The supplier's catalog index, rebuilt only when its catalog changed."""
-        version = self._version(session, supplier_id)
+    def index_for(self, session: Session, supplier_id: int, catalog_version: int | None = None) -> CatalogIndex:
+        """The supplier's catalog index, rebuilt only when its catalog changed.
+
+        `catalog_version`: the supplier's `catalog_version` as just read from the database in this
+        transaction, when the caller has it (saves the query)."""
+        version = catalog_version if catalog_version is not None else self._version(session, supplier_id)
         cached = self._indexes.get(supplier_id)
         if cached is not None and cached[0] == version:
             return cached[1]
@@ -164,8 +167,10 @@ class ContextBuilder:
         supplier_id: int,
         received_at: dt.datetime,
         channel: str,
+        catalog_version: int | None = None,
     ) -> ParseContext:
-        """Everything `parse` needs for one message from this restaurant to this supplier."""
+        """Everything `parse` needs for one message from this restaurant to this supplier
+        (`catalog_version` as for `index_for`)."""
         supplier = session.get(Supplier, supplier_id)
         if supplier is None:
             raise NotFound(f"supplier {supplier_id} not found")
@@ -179,7 +184,7 @@ class ContextBuilder:
             )
         locale = (restaurant.locale if restaurant else None) or supplier.locale or "en-US"
         return ParseContext(
-            index=self.index_for(session, supplier_id),
+            index=self.index_for(session, supplier_id, catalog_version),
             history=history,
             locale=locale,
             received_at=local,

@@ -39,7 +39,7 @@ from chat2order.ordering import confirmations, orders
 from chat2order.ordering.confirmations import Notice
 from chat2order.ordering.schedule import Schedule, can_still_edit, plan_delivery
 from chat2order.parsing.model import ParseContext, ParsedOrder
-from chat2order.tables import CatalogItem, InboundMessage, Order, OutboundMessage
+from chat2order.tables import CatalogItem, InboundMessage, Order, OutboundMessage, Supplier
 
 if TYPE_CHECKING:
     from chat2order.parsing.replies import Edit, Reply, ReplyLine
@@ -103,6 +103,7 @@ class _Checks:
     earlier_at: dt.datetime | None
     open_orders: bool  # an order awaiting the chef or confirmed (a reply may be about it)
     latest_delivery: dt.date | None  # newest delivery day of a confirmed/dispatched order ("too late" check)
+    catalog_version: int | None  # the supplier's, for the catalog index cache
 
     def valid_for(self, message: InboundMessage) -> bool:
         return self.contact_id == message.contact_id and self.supplier_id == message.supplier_id
@@ -136,6 +137,12 @@ def _lock_statement() -> Select[Any]:
             .where(*chef_orders, Order.status.in_(("confirmed", "dispatched")))
             .scalar_subquery()
             .label("latest_delivery"),
+            # A column of its own rather than the eager-loaded Supplier's attribute, which a session that
+            # already held the supplier would not refresh.
+            select(Supplier.catalog_version)
+            .where(Supplier.id == m.supplier_id)
+            .scalar_subquery()
+            .label("catalog_version"),
         )
         .where(m.id == bindparam("message_id"))
         .options(joinedload(m.supplier), joinedload(m.restaurant), joinedload(m.contact))
@@ -159,6 +166,7 @@ def _lock(session: Session, message_id: int) -> tuple[InboundMessage, _Checks]:
         earlier_at=aware(earlier_at) if earlier_at is not None else None,
         open_orders=bool(row.open_orders),
         latest_delivery=row.latest_delivery,
+        catalog_version=row.catalog_version,
     )
     return message, checks
 
@@ -239,6 +247,9 @@ class _Run:
         self.schedule = Schedule.of(self.supplier)
         self.written: list[OutboundMessage] = []
 
+    def _checks_valid(self) -> bool:
+        return self.checks is not None and self.checks.valid_for(self.message)
+
     # --- the two paths ------------------------------------------------------------------------------------
 
     def go(self) -> list[OutboundMessage]:
@@ -250,6 +261,7 @@ class _Run:
                 supplier_id=self.message.supplier_id,
                 received_at=self.local_received,
                 channel=self.message.channel,
+                catalog_version=self.checks.catalog_version if self._checks_valid() else None,
             )
             pending = self._pending_order()
         reply = self._read_reply(pending, context) if pending is not None else None
@@ -334,7 +346,7 @@ class _Run:
         """The contact's latest order with this supplier that waits for them or may still be edited."""
         if self.message.contact_id is None:
             return None
-        if self.checks is not None and self.checks.valid_for(self.message) and not self.checks.open_orders:
+        if self._checks_valid() and self.checks is not None and not self.checks.open_orders:
             return None
         candidates = self.session.scalars(
             select(Order)
@@ -359,7 +371,7 @@ class _Run:
         """A cancel or change for a confirmed order past its cut-off: say so instead of reading a new order."""
         if self.message.contact_id is None:
             return False
-        if self.checks is not None and self.checks.valid_for(self.message) and (
+        if self._checks_valid() and self.checks is not None and (
             self.checks.latest_delivery is None or self.checks.latest_delivery < self.local_received.date()
         ):
             return False
