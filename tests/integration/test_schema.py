@@ -45,14 +45,15 @@ def test_migrations_upgrade_and_downgrade_on_postgresql(pg_url: str) -> None:
 
 
 def test_catalog_changes_bump_the_suppliers_catalog_version_on_sqlite(sqlite_sessionmaker) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
     from chat2order.tables import Supplier
 
     supplier = factories.SupplierFactory()
     item = factories.CatalogItemFactory(supplier=supplier)
     with sqlite_sessionmaker() as session:
-        version = lambda: session.scalar(select(Supplier.catalog_version).where(Supplier.id == supplier.id))  # noqa: E731
+
+        def version() -> int:
+            return session.scalar(select(Supplier.catalog_version).where(Supplier.id == supplier.id))
+
         inserted = version()
         session.get(type(item), item.id).name = "renamed"
         session.flush()

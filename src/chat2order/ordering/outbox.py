@@ -84,20 +84,20 @@ def add(
     if channel in SMS_CHANNELS and len(body) > SMS_MAX_CHARS:
         log.warning("outbound %s body of %d characters cut to fit one Twilio message", purpose, len(body))
         body = fit_sms_body(body)
-    values = dict(
-        channel=channel,
-        recipient=recipient,
-        subject=subject,
-        body=body,
-        html=html,
-        attachments=[_attachment_json(a) for a in attachments],
-        purpose=purpose,
-        idempotency_key=idempotency_key,
-        status="pending",
-        attempts=0,
-        order_id=order_id,
-        inbound_message_id=inbound_message_id,
-    )
+    values: dict[str, Any] = {
+        "channel": channel,
+        "recipient": recipient,
+        "subject": subject,
+        "body": body,
+        "html": html,
+        "attachments": [_attachment_json(a) for a in attachments],
+        "purpose": purpose,
+        "idempotency_key": idempotency_key,
+        "status": "pending",
+        "attempts": 0,
+        "order_id": order_id,
+        "inbound_message_id": inbound_message_id,
+    }
     # Pending rows first: the INSERT below bypasses the unit of work, and the rows it refers to must exist.
     session.flush()
     written = session.scalar(_insert_statement(session.get_bind().dialect.name), values)

@@ -8,12 +8,11 @@ Every message used to check its supplier's catalog for changes with an aggregate
 (count, newest `updated_at`, highest id), a cost that grows with the catalog. A counter on the supplier,
 bumped by the database itself whenever one of its catalog items is inserted, updated or deleted (by any
 code path: import, admin, a hand-written SQL fix), is read with the message at no cost. PostgreSQL bumps
-once per statement (transition tables), so a 100k-row import touches the supplier row a handful of times;
-SQLite has row triggers only, and a row update there is cheap.
+once per statement (transition tables), so the catalog import's few bulk statements touch the supplier row
+a few times, not once per item; SQLite has row triggers only, and a row update there is cheap.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'
