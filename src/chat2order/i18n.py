@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,12 @@ def language_of(locale: str | None) -> str:
     return lang if lang in LANGUAGES else "en"
 
 
+# Formatting runs for every line of every confirmation, over a small set of locales, prices and quantities:
+# parsing the locale and Babel's pattern work cost more than a whole database round trip, so results are kept.
+_FORMATTED = 8192
+
+
+@lru_cache(maxsize=256)
 def babel_locale(locale: str | None) -> Locale:
     """A Babel locale for formatting; an unknown or malformed tag falls back to en-US."""
     try:
@@ -75,11 +81,13 @@ def plain(text: str) -> str:
     return text.translate(_NBSP)
 
 
+@lru_cache(maxsize=_FORMATTED)
 def money(amount: Decimal | float, currency: str, locale: str | None) -> str:
     """'$32.50' (en-US), '32,50 €' (pt-PT); spaces made plain for SMS-friendly text."""
     return plain(format_currency(Decimal(str(amount)), currency or "USD", locale=babel_locale(locale)))
 
 
+@lru_cache(maxsize=_FORMATTED)
 def number(value: Decimal | float, locale: str | None, max_decimals: int = 3) -> str:
     """A quantity as people write it: '2', '0.5' / '0,5', '1,250.75'; no trailing zeros."""
     value = Decimal(str(value))
@@ -87,6 +95,7 @@ def number(value: Decimal | float, locale: str | None, max_decimals: int = 3) ->
     return plain(format_decimal(value, format=pattern, locale=babel_locale(locale)))
 
 
+@lru_cache(maxsize=_FORMATTED)
 def day(value: dt.date, locale: str | None) -> str:
     """A delivery day, short and unambiguous in the locale: 'Thu, Nov 27' / 'qui., 27/11'."""
     loc = babel_locale(locale)

@@ -87,6 +87,9 @@ class Supplier(Timestamped, Base):
     inbound_email: Mapped[str | None] = mapped_column(String(320), unique=True)
     auto_confirm: Mapped[bool] = mapped_column(Boolean, default=False)
     morning_sheet_at: Mapped[dt.time | None] = mapped_column(Time)
+    # Bumped by database triggers whenever one of the supplier's catalog items is inserted, updated or
+    # deleted (migration 0002): the catalog index cache compares it instead of scanning the catalog.
+    catalog_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     items: Mapped[list["CatalogItem"]] = relationship(back_populates="supplier")
 

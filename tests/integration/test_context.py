@@ -54,6 +54,41 @@ def test_catalog_import_invalidates_the_cached_index(db: Session) -> None:
     assert second is not first and {i.sku for i in second.items} == {"LIM-1", "AVO-1"}
 
 
+def _catalog_version(session: Session, supplier) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from chat2order.tables import Supplier
+
+    return session.scalar(select(Supplier.catalog_version).where(Supplier.id == supplier.id))
+
+
+def test_any_change_to_a_catalog_item_bumps_its_suppliers_catalog_version(db: Session) -> None:
+    supplier, _ = _kitchen(db)
+    other = f.SupplierFactory()
+    versions = [_catalog_version(db, supplier)]
+    item = f.CatalogItemFactory(supplier=supplier, sku="LIM-1", name="LIME 175CT", unit="case")
+    versions.append(_catalog_version(db, supplier))
+    item.price = item.price + 1
+    db.flush()
+    versions.append(_catalog_version(db, supplier))
+    db.delete(item)
+    db.flush()
+    versions.append(_catalog_version(db, supplier))
+    assert versions == sorted(set(versions)) and len(versions) == 4
+    assert _catalog_version(db, other) == 0
+
+
+def test_a_price_change_rebuilds_the_index_even_for_a_session_holding_the_supplier(db: Session) -> None:
+    supplier, _ = _kitchen(db)
+    item = f.CatalogItemFactory(supplier=supplier, sku="LIM-1", name="LIME 175CT", unit="case", price=Decimal(30))
+    builder = ContextBuilder()
+    first = builder.index_for(db, supplier.id)
+    item.price = Decimal(32)
+    db.flush()
+    second = builder.index_for(db, supplier.id)
+    assert second is not first and [i.entry.price for i in second.items] == [Decimal(32)]
+
+
 def test_history_is_confirmed_and_dispatched_orders_before_the_message(db: Session) -> None:
     supplier, restaurant = _kitchen(db)
     item = f.CatalogItemFactory(supplier=supplier, sku="LIM-1", name="LIME 175CT", unit="case")

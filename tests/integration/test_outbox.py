@@ -37,6 +37,14 @@ def test_the_same_idempotency_key_returns_the_row_already_written(db: Session) -
     assert db.scalar(select(func.count()).select_from(OutboundMessage)) == 1
 
 
+def test_the_same_idempotency_key_returns_the_row_already_written_on_sqlite(sqlite_sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    with sqlite_sessionmaker() as session:
+        first = _add(session)
+        second = _add(session, body="a retried job wrote this")
+        assert (second.id, second.body) == (first.id, "hello")
+        assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 1
+
+
 def test_attachments_are_kept_in_the_row_and_read_back_as_bytes(db: Session) -> None:
     pdf = Attachment("C2O-1.pdf", "application/pdf", bytes(range(256)))
     row = _add(db, channel="email", recipient="s@example.com", attachments=[pdf])

@@ -220,6 +220,42 @@ def test_reply_overtaking_the_order_it_answers_waits_for_it(committed_pg, tmp_pa
         assert _order(session, order_message.id).status == "confirmed"
 
 
+def test_an_unprocessed_message_older_than_the_ordering_window_does_not_hold_a_new_one(committed_pg, tmp_path) -> None:
+    from chat2order.ordering.processing import ORDERING_WINDOW
+
+    k = kitchen()
+    inbound(k, "hello?", at=TUESDAY_EVENING - ORDERING_WINDOW - dt.timedelta(minutes=1))  # never processed
+    message = inbound(k, ORDER_TEXT)
+    process_message(runtime(committed_pg, tmp_path), message.id)
+    with committed_pg() as session:
+        assert session.get(InboundMessage, message.id).status == "awaiting_chef"
+
+
+def test_a_new_order_is_read_and_stored_in_a_bounded_number_of_statements(committed_pg, tmp_path) -> None:
+    from sqlalchemy import event
+
+    k = kitchen()
+    message = inbound(k, ORDER_TEXT)
+    rt = runtime(committed_pg, tmp_path)
+    statements: list[str] = []
+    engine = committed_pg.kw["bind"]
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        process_message(rt, message.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    with committed_pg() as session:
+        assert session.get(InboundMessage, message.id).status == "awaiting_chef"
+    # The message locked with its checks, supplier, restaurant, contact and catalog version; the history
+    # version (plus, on this cold runtime, the catalog for the index); the order's items; the message
+    # update, the order, its lines and the confirmation. Before, the checks alone took eight.
+    assert len(statements) <= 9, statements
+
+
 def test_message_held_by_intake_is_not_processed(committed_pg, tmp_path) -> None:
     k = kitchen()
     message = inbound(k, ORDER_TEXT)

@@ -44,6 +44,25 @@ def test_migrations_upgrade_and_downgrade_on_postgresql(pg_url: str) -> None:
         admin.dispose()
 
 
+def test_catalog_changes_bump_the_suppliers_catalog_version_on_sqlite(sqlite_sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    from chat2order.tables import Supplier
+
+    supplier = factories.SupplierFactory()
+    item = factories.CatalogItemFactory(supplier=supplier)
+    with sqlite_sessionmaker() as session:
+
+        def version() -> int:
+            return session.scalar(select(Supplier.catalog_version).where(Supplier.id == supplier.id))
+
+        inserted = version()
+        session.get(type(item), item.id).name = "renamed"
+        session.flush()
+        updated = version()
+        session.delete(session.get(type(item), item.id))
+        session.flush()
+        assert 0 < inserted < updated < version()
+
+
 def test_models_match_the_latest_migration(pg_engine) -> None:  # type: ignore[no-untyped-def]
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html as htmllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -122,7 +123,9 @@ class _Writer:
             text += f" = {self.money(total)}"
         return text
 
-    def question(self, line: OrderLine, numbered: list[tuple[int, OrderLine, str]], items: dict[str, CatalogItem]) -> str:
+    def question(
+        self, line: OrderLine, numbered: list[tuple[int, OrderLine, str]], items: Mapping[str, CatalogItem]
+    ) -> str:
         qty = quantity_text(self.locale, line.quantity, line.unit)
         what = " ".join((line.text or "").split()) or "?"
         if self.compact and len(what) > 60:
@@ -142,8 +145,18 @@ class _Writer:
         return t(self.locale, "{what}: which product did you mean?", what=what)
 
 
-def render(order: Order, kind: Kind, *, channel: str, locale: str, notice: Notice | None = None) -> Rendered:
-    """The message to the chef about `order` (see module docstring)."""
+def render(
+    order: Order,
+    kind: Kind,
+    *,
+    channel: str,
+    locale: str,
+    notice: Notice | None = None,
+    items: Mapping[str, CatalogItem] | None = None,
+) -> Rendered:
+    """The message to the chef about `order` (see module docstring).
+
+    `items`: catalog items by SKU covering the order's options, when the caller has them (saves a query)."""
     notice = notice or Notice()
     w = _Writer(order, locale, channel)
     supplier = order.supplier.name
@@ -182,7 +195,7 @@ def render(order: Order, kind: Kind, *, channel: str, locale: str, notice: Notic
                          requested=requested, date=date_text))
 
     numbered = option_numbers(order)
-    items = _items(order) if numbered else {}
+    options = items if items is not None else _items(order) if numbered else {}
     priced = [line for line in order.lines if line.item is not None and not line.needs_review]
     out.extend(f"- {w.line(line)}" for line in priced)
     not_carried = [line.text.strip() for line in order.lines if orders.is_not_carried(line)]
@@ -191,7 +204,7 @@ def render(order: Order, kind: Kind, *, channel: str, locale: str, notice: Notic
     questions = orders.open_questions(order)
     if questions:
         out.append(t(locale, "Please check:"))
-        out.extend(w.question(line, numbered, items) for line in questions)
+        out.extend(w.question(line, numbered, options) for line in questions)
     total = orders.order_total(order)
     if total.complete:
         out.append(t(locale, "Total {total}", total=w.money(total.amount)))

@@ -1,20 +1,22 @@
 """The parser's context from the database: the supplier's catalog index (cached) and the kitchen's history.
 
-One `ContextBuilder` per process. It keeps one `CatalogIndex` per supplier, keyed by a catalog version
-(count of active items, their latest `updated_at`, their highest id), so a catalog import is picked up by
-the next message without any signal, and an unchanged catalog is never re-indexed. Reads only; never
-commits.
+One `ContextBuilder` per process. It keeps one `CatalogIndex` per supplier, keyed by the supplier's
+`catalog_version` (a counter the database bumps on any change to its catalog items, migration 0002), so a
+catalog import is picked up by the next message without any signal, and an unchanged catalog is never
+re-indexed; the processing job reads that counter with the message, so checking costs nothing. Reads
+only; never commits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from chat2order.errors import NotFound
@@ -32,26 +34,60 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
+# The per-message queries are built once with bound parameters: building a SQLAlchemy statement costs more
+# CPU than running a small one.
+
+
+@functools.cache
+def _catalog_version_statement() -> Select[tuple[int]]:
+    return select(Supplier.catalog_version).where(Supplier.id == bindparam("supplier_id"))
+
+
+def _history_where() -> tuple[Any, ...]:
+    return (
+        Order.restaurant_id == bindparam("restaurant_id"),
+        Order.supplier_id == bindparam("supplier_id"),
+        Order.status.in_(HISTORY_STATUSES),
+        Order.placed_at < bindparam("before", type_=Order.placed_at.type),
+    )
+
+
+@functools.cache
+def _history_version_statement() -> Select[Any]:
+    return (
+        select(
+            func.count(func.distinct(Order.id)),
+            func.max(Order.id),
+            func.count(OrderLine.id),
+            func.max(OrderLine.id),
+            func.sum(OrderLine.quantity),
+            func.sum(OrderLine.catalog_item_id),
+        )
+        .select_from(Order)
+        .outerjoin(OrderLine, OrderLine.order_id == Order.id)
+        .where(*_history_where())
+    )
+
+
 class ContextBuilder:
     """Builds `ParseContext`s; caches one catalog index per supplier and catalog version."""
 
     def __init__(self) -> None:
-        self._indexes: dict[int, tuple[tuple[Any, ...], CatalogIndex]] = {}
+        self._indexes: dict[int, tuple[int | None, CatalogIndex]] = {}
         self._lock = threading.Lock()
         # (restaurant, supplier, zone) -> (history version, history)
         self._histories: dict[tuple[int, int, str], tuple[tuple[Any, ...], tuple[PastOrder, ...]]] = {}
 
-    def _version(self, session: Session, supplier_id: int) -> tuple[Any, ...]:
-        row = session.execute(
-            select(func.count(CatalogItem.id), func.max(CatalogItem.updated_at), func.max(CatalogItem.id)).where(
-                CatalogItem.supplier_id == supplier_id, CatalogItem.active.is_(True)
-            )
-        ).one()
-        return tuple(row)
+    def _version(self, session: Session, supplier_id: int) -> int | None:
+        # Read from the database, not from a Supplier the session may hold from before the catalog changed.
+        return session.scalar(_catalog_version_statement(), {"supplier_id": supplier_id})
 
-    def index_for(self, session: Session, supplier_id: int) -> CatalogIndex:
-        """The supplier's catalog index, rebuilt only when its catalog changed."""
-        version = self._version(session, supplier_id)
+    def index_for(self, session: Session, supplier_id: int, catalog_version: int | None = None) -> CatalogIndex:
+        """The supplier's catalog index, rebuilt only when its catalog changed.
+
+        `catalog_version`: the supplier's `catalog_version` as just read from the database in this
+        transaction, when the caller has it (saves the query)."""
+        version = catalog_version if catalog_version is not None else self._version(session, supplier_id)
         cached = self._indexes.get(supplier_id)
         if cached is not None and cached[0] == version:
             return cached[1]
@@ -89,45 +125,27 @@ class ContextBuilder:
         Cached per restaurant, supplier and zone under a version read by one aggregate query (how many
         orders and lines, their highest ids, the sum of the quantities): an unchanged history is not
         loaded again, and the same tuple is handed out, so the parser's history profile is reused too."""
-        where = (
-            Order.restaurant_id == restaurant_id,
-            Order.supplier_id == supplier_id,
-            Order.status.in_(HISTORY_STATUSES),
-            Order.placed_at < before,
-        )
-        version = tuple(
-            session.execute(
-                select(
-                    func.count(func.distinct(Order.id)),
-                    func.max(Order.id),
-                    func.count(OrderLine.id),
-                    func.max(OrderLine.id),
-                    func.sum(OrderLine.quantity),
-                    func.sum(OrderLine.catalog_item_id),
-                )
-                .select_from(Order)
-                .outerjoin(OrderLine, OrderLine.order_id == Order.id)
-                .where(*where)
-            ).one()
-        )
+        params = {"restaurant_id": restaurant_id, "supplier_id": supplier_id, "before": before}
+        version = tuple(session.execute(_history_version_statement(), params).one())
         key = (restaurant_id, supplier_id, zone)
         cached = self._histories.get(key)
         if cached is not None and cached[0] == version:
             return cached[1]
-        history = self._load_history(session, where, zone)
+        history = self._load_history(session, params, zone)
         with self._lock:
             if len(self._histories) >= HISTORY_CACHE_SIZE:
                 self._histories.pop(next(iter(self._histories)), None)
             self._histories[key] = (version, history)
         return history
 
-    def _load_history(self, session: Session, where: tuple[Any, ...], zone: str) -> tuple[PastOrder, ...]:
+    def _load_history(self, session: Session, params: dict[str, Any], zone: str) -> tuple[PastOrder, ...]:
         orders = session.scalars(
             select(Order)
-            .where(*where)
+            .where(*_history_where())
             .options(selectinload(Order.lines).selectinload(OrderLine.item))
             .order_by(Order.placed_at.desc())
-            .limit(HISTORY_LIMIT)
+            .limit(HISTORY_LIMIT),
+            params,
         ).all()
         tz = ZoneInfo(zone)
         out: list[PastOrder] = []
@@ -149,8 +167,10 @@ class ContextBuilder:
         supplier_id: int,
         received_at: dt.datetime,
         channel: str,
+        catalog_version: int | None = None,
     ) -> ParseContext:
-        """Everything `parse` needs for one message from this restaurant to this supplier."""
+        """Everything `parse` needs for one message from this restaurant to this supplier
+        (`catalog_version` as for `index_for`)."""
         supplier = session.get(Supplier, supplier_id)
         if supplier is None:
             raise NotFound(f"supplier {supplier_id} not found")
@@ -164,7 +184,7 @@ class ContextBuilder:
             )
         locale = (restaurant.locale if restaurant else None) or supplier.locale or "en-US"
         return ParseContext(
-            index=self.index_for(session, supplier_id),
+            index=self.index_for(session, supplier_id, catalog_version),
             history=history,
             locale=locale,
             received_at=local,

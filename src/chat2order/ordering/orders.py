@@ -14,12 +14,13 @@ service owns the transaction.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from chat2order import metrics
@@ -176,17 +177,24 @@ def open_questions(order: Order) -> list[OrderLine]:
 # Building and editing.
 
 
-def _items_by_sku(session: Session, supplier_id: int, skus: Iterable[str]) -> dict[str, CatalogItem]:
+def catalog_items(session: Session, supplier_id: int, skus: Iterable[str]) -> dict[str, CatalogItem]:
+    """The supplier's catalog items with these SKUs, by SKU (one query; unknown SKUs are left out)."""
     wanted = sorted({s for s in skus if s})
     if not wanted:
         return {}
-    rows = session.scalars(
-        select(CatalogItem).where(CatalogItem.supplier_id == supplier_id, CatalogItem.sku.in_(wanted))
-    )
+    rows = session.scalars(_catalog_items_statement(), {"supplier_id": supplier_id, "skus": wanted})
     return {item.sku: item for item in rows}
 
 
-def _line_from_parse(parsed: ParsedLine, items: dict[str, CatalogItem], position: int) -> OrderLine:
+@functools.cache
+def _catalog_items_statement() -> Select[tuple[CatalogItem]]:
+    # Built once (building a statement costs more CPU than running this one); the SKU list is expanded per run.
+    return select(CatalogItem).where(
+        CatalogItem.supplier_id == bindparam("supplier_id"), CatalogItem.sku.in_(bindparam("skus", expanding=True))
+    )
+
+
+def _line_from_parse(parsed: ParsedLine, items: Mapping[str, CatalogItem], position: int) -> OrderLine:
     item = items.get(parsed.sku) if parsed.sku else None
     candidates = [sku for sku in parsed.candidates if sku in items]
     needs_review = parsed.needs_review or (parsed.sku is not None and item is None)
@@ -207,6 +215,11 @@ def _line_from_parse(parsed: ParsedLine, items: dict[str, CatalogItem], position
     )
 
 
+def parsed_skus(parsed: ParsedOrder) -> list[str]:
+    """Every SKU a parsed order refers to: its lines' matches and their candidates."""
+    return [line.sku for line in parsed.lines if line.sku] + [c for line in parsed.lines for c in line.candidates]
+
+
 def draft_order(
     session: Session,
     *,
@@ -215,11 +228,14 @@ def draft_order(
     delivery_date: dt.date | None,
     locale: str,
     currency: str,
+    items: Mapping[str, CatalogItem] | None = None,
 ) -> Order:
-    """A draft order for `message` with one line per parsed line (added to the session, not committed)."""
+    """A draft order for `message` with one line per parsed line (added to the session, not flushed).
+
+    `items` are the catalog items of `parsed_skus(parsed)` when the caller already has them."""
     assert message.restaurant_id is not None and message.supplier_id is not None
-    skus = [line.sku for line in parsed.lines if line.sku] + [c for line in parsed.lines for c in line.candidates]
-    items = _items_by_sku(session, message.supplier_id, skus)
+    if items is None:
+        items = catalog_items(session, message.supplier_id, parsed_skus(parsed))
     order = Order(
         restaurant_id=message.restaurant_id,
         supplier_id=message.supplier_id,
@@ -245,7 +261,7 @@ def _require_editable(order: Order) -> None:
 def choose(session: Session, order: Order, line: OrderLine, sku: str) -> None:
     """The chef picked `sku` for a flagged line."""
     _require_editable(order)
-    item = _items_by_sku(session, order.supplier_id, [sku]).get(sku)
+    item = catalog_items(session, order.supplier_id, [sku]).get(sku)
     if item is None:
         raise InvalidInput(f"{sku} is not in this supplier's catalog")
     line.item = item
@@ -278,7 +294,7 @@ def add_lines(session: Session, order: Order, parsed_lines: Sequence[ParsedLine]
     """Append parsed lines (the "add 2 cs limes" of a reply) to the order."""
     _require_editable(order)
     skus = [line.sku for line in parsed_lines if line.sku] + [c for line in parsed_lines for c in line.candidates]
-    items = _items_by_sku(session, order.supplier_id, skus)
+    items = catalog_items(session, order.supplier_id, skus)
     start = max((line.position for line in order.lines), default=-1) + 1
     added = [_line_from_parse(line, items, start + i) for i, line in enumerate(parsed_lines)]
     order.lines.extend(added)

@@ -9,11 +9,13 @@ retried job) return the existing row instead of a second one.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from chat2order.errors import InvalidInput
@@ -67,8 +69,11 @@ def add(
 ) -> OutboundMessage:
     """Write one outbound message (status `pending`) in the caller's transaction; flushes, never commits.
 
-    Same `idempotency_key` twice returns the row already written. SMS/WhatsApp bodies longer than Twilio's
-    1,600 characters are cut at a line boundary (with a note of how many lines were left out).
+    Same `idempotency_key` twice returns the row already written: one `INSERT ... ON CONFLICT DO NOTHING
+    RETURNING` (PostgreSQL and SQLite), so the usual case of a new row is one round trip, and a concurrent
+    writer of the same key is waited for by the unique index instead of failing the transaction.
+    SMS/WhatsApp bodies longer than Twilio's 1,600 characters are cut at a line boundary (with a note of
+    how many lines were left out).
     """
     if channel not in CHANNELS:
         raise InvalidInput(f"unknown outbound channel {channel!r}")
@@ -76,31 +81,42 @@ def add(
         raise InvalidInput(f"outbound {purpose} on {channel} has no recipient")
     if len(idempotency_key) > 128:
         raise InvalidInput("idempotency_key longer than 128 characters")
-    existing = session.execute(
-        select(OutboundMessage).where(OutboundMessage.idempotency_key == idempotency_key)
-    ).scalar_one_or_none()
-    if existing is not None:
-        return existing
     if channel in SMS_CHANNELS and len(body) > SMS_MAX_CHARS:
         log.warning("outbound %s body of %d characters cut to fit one Twilio message", purpose, len(body))
         body = fit_sms_body(body)
-    row = OutboundMessage(
-        channel=channel,
-        recipient=recipient,
-        subject=subject,
-        body=body,
-        html=html,
-        attachments=[_attachment_json(a) for a in attachments],
-        purpose=purpose,
-        idempotency_key=idempotency_key,
-        status="pending",
-        attempts=0,
-        order_id=order_id,
-        inbound_message_id=inbound_message_id,
-    )
-    session.add(row)
+    values: dict[str, Any] = {
+        "channel": channel,
+        "recipient": recipient,
+        "subject": subject,
+        "body": body,
+        "html": html,
+        "attachments": [_attachment_json(a) for a in attachments],
+        "purpose": purpose,
+        "idempotency_key": idempotency_key,
+        "status": "pending",
+        "attempts": 0,
+        "order_id": order_id,
+        "inbound_message_id": inbound_message_id,
+    }
+    # Pending rows first: the INSERT below bypasses the unit of work, and the rows it refers to must exist.
     session.flush()
-    return row
+    written = session.scalar(_insert_statement(session.get_bind().dialect.name), values)
+    if written is not None:
+        return written
+    return session.execute(
+        select(OutboundMessage).where(OutboundMessage.idempotency_key == idempotency_key)
+    ).scalar_one()
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """`INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`, built once per dialect."""
+    insert_ = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    return (
+        insert_(OutboundMessage)
+        .on_conflict_do_nothing(index_elements=[OutboundMessage.idempotency_key])
+        .returning(OutboundMessage)
+    )
 
 
 def enqueue_deliveries(queue: JobQueue, rows: Sequence[OutboundMessage] | Sequence[int]) -> None:

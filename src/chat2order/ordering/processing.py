@@ -21,14 +21,16 @@ A failure rolls back, leaves `status='failed'` with the error, and re-raises for
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, exists, func, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from chat2order import i18n, metrics
 from chat2order.errors import Chat2OrderError, InvalidInput, NotFound
@@ -37,7 +39,7 @@ from chat2order.ordering import confirmations, orders
 from chat2order.ordering.confirmations import Notice
 from chat2order.ordering.schedule import DeliveryPlan, Schedule, can_still_edit, plan_delivery
 from chat2order.parsing.model import ParseContext, ParsedOrder
-from chat2order.tables import InboundMessage, Order, OutboundMessage
+from chat2order.tables import CatalogItem, InboundMessage, Order, OutboundMessage, Supplier
 
 if TYPE_CHECKING:
     from chat2order.parsing.replies import Edit, Reply, ReplyLine
@@ -69,24 +71,104 @@ def process_message(rt: Runtime, message_id: int) -> None:
 
 def _process(rt: Runtime, message_id: int) -> list[int]:
     with rt.sessionmaker() as session:
-        message = session.scalar(
-            select(InboundMessage).where(InboundMessage.id == message_id).with_for_update()
-        )
-        if message is None:
-            raise NotFound(f"inbound message {message_id} does not exist")
+        message, checks = _lock(session, message_id)
         if message.status not in PROCESSABLE:
             return []
-        if session.scalar(select(Order.id).where(Order.source_message_id == message.id)) is not None:
+        if checks.has_order:
             return []  # an earlier run made the order (its status update cannot be lost, same transaction)
         if message.restaurant_id is None or message.supplier_id is None:
             raise InvalidInput(f"inbound message {message_id} has no restaurant or supplier")
-        _wait_for_earlier(session, message)
+        _wait_for_earlier(session, message, checks)
         message.attempts = (message.attempts or 0) + 1
-        run = _Run(rt, session, message)
+        run = _Run(rt, session, message, checks)
         rows = run.go()
         message.error = None
         session.commit()
         return [row.id for row in rows]
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What the job must know about a message before working on it, read with the message in one statement
+    (one round trip instead of five): whether it already has an order, the same chef's newest earlier
+    message still waiting to be processed, and whether the chef has any order a reply could be about.
+
+    Valid for the `contact_id`/`supplier_id` they were read for; anything that reassigns the message (routing)
+    makes the helpers below fall back to their own queries."""
+
+    contact_id: int | None
+    supplier_id: int | None
+    has_order: bool
+    earlier_id: int | None  # newest earlier `received` message of the same chef and supplier
+    earlier_at: dt.datetime | None
+    open_orders: bool  # an order awaiting the chef or confirmed (a reply may be about it)
+    latest_delivery: dt.date | None  # newest delivery day of a confirmed/dispatched order ("too late" check)
+    catalog_version: int | None  # the supplier's, for the catalog index cache
+
+    def valid_for(self, message: InboundMessage) -> bool:
+        return self.contact_id == message.contact_id and self.supplier_id == message.supplier_id
+
+
+@functools.cache
+def _lock_statement() -> Select[Any]:
+    """The `_lock` query, built once: constructing it (an alias, five subqueries, eager joins) costs several
+    times what running it does."""
+    m = InboundMessage
+    earlier = aliased(InboundMessage)
+    same_chef = (
+        earlier.contact_id == m.contact_id,
+        earlier.supplier_id == m.supplier_id,
+        earlier.id != m.id,
+        earlier.status == "received",
+        earlier.received_at <= m.received_at,
+    )
+    newest_earlier = select(earlier.id, earlier.received_at).where(*same_chef).order_by(
+        earlier.received_at.desc(), earlier.id.desc()
+    ).limit(1)
+    chef_orders = (Order.contact_id == m.contact_id, Order.supplier_id == m.supplier_id)
+    return (
+        select(
+            m,
+            exists().where(Order.source_message_id == m.id).label("has_order"),
+            newest_earlier.with_only_columns(earlier.id).scalar_subquery().label("earlier_id"),
+            newest_earlier.with_only_columns(earlier.received_at).scalar_subquery().label("earlier_at"),
+            exists().where(*chef_orders, Order.status.in_((AWAITING_CHEF, "confirmed"))).label("open_orders"),
+            select(func.max(Order.delivery_date))
+            .where(*chef_orders, Order.status.in_(("confirmed", "dispatched")))
+            .scalar_subquery()
+            .label("latest_delivery"),
+            # A column of its own rather than the eager-loaded Supplier's attribute, which a session that
+            # already held the supplier would not refresh.
+            select(Supplier.catalog_version)
+            .where(Supplier.id == m.supplier_id)
+            .scalar_subquery()
+            .label("catalog_version"),
+        )
+        .where(m.id == bindparam("message_id"))
+        .options(joinedload(m.supplier), joinedload(m.restaurant), joinedload(m.contact))
+        .with_for_update(of=m)
+    )
+
+
+def _lock(session: Session, message_id: int) -> tuple[InboundMessage, _Checks]:
+    """The message locked for this transaction (PostgreSQL), its supplier, restaurant and contact loaded
+    with it, and its `_Checks`."""
+    row = session.execute(_lock_statement(), {"message_id": message_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"inbound message {message_id} does not exist")
+    message = row[0]
+    earlier_at = row.earlier_at
+    checks = _Checks(
+        contact_id=message.contact_id,
+        supplier_id=message.supplier_id,
+        has_order=bool(row.has_order),
+        earlier_id=row.earlier_id,
+        earlier_at=aware(earlier_at) if earlier_at is not None else None,
+        open_orders=bool(row.open_orders),
+        latest_delivery=row.latest_delivery,
+        catalog_version=row.catalog_version,
+    )
+    return message, checks
 
 
 class EarlierMessagePending(Chat2OrderError):
@@ -98,10 +180,17 @@ class EarlierMessagePending(Chat2OrderError):
 ORDERING_WINDOW = dt.timedelta(minutes=10)
 
 
-def _wait_for_earlier(session: Session, message: InboundMessage) -> None:
+def _wait_for_earlier(session: Session, message: InboundMessage, checks: _Checks | None = None) -> None:
     if message.contact_id is None:
         return
     received_at = aware(message.received_at)
+    if checks is not None and checks.valid_for(message):
+        # The newest earlier message decides: if it is outside the window, every other one is too.
+        if checks.earlier_at is not None and checks.earlier_at >= received_at - ORDERING_WINDOW:
+            raise EarlierMessagePending(
+                f"waiting for message {checks.earlier_id} of the same chef to be processed first"
+            )
+        return
     earlier = session.scalar(
         select(InboundMessage.id)
         .where(
@@ -140,6 +229,7 @@ class _Run:
     rt: Runtime
     session: Session
     message: InboundMessage
+    checks: _Checks | None = None
 
     def __post_init__(self) -> None:
         m = self.message
@@ -157,17 +247,23 @@ class _Run:
         self.schedule = Schedule.of(self.supplier)
         self.written: list[OutboundMessage] = []
 
+    def _checks_valid(self) -> bool:
+        return self.checks is not None and self.checks.valid_for(self.message)
+
     # --- the two paths ------------------------------------------------------------------------------------
 
     def go(self) -> list[OutboundMessage]:
-        context = self.rt.contexts.build(
-            self.session,
-            restaurant_id=self.message.restaurant_id,
-            supplier_id=self.message.supplier_id,
-            received_at=self.local_received,
-            channel=self.message.channel,
-        )
-        pending = self._pending_order()
+        # Reads that need none of this job's changes: the message's row is then written once, with the order.
+        with self.session.no_autoflush:
+            context = self.rt.contexts.build(
+                self.session,
+                restaurant_id=self.message.restaurant_id,
+                supplier_id=self.message.supplier_id,
+                received_at=self.local_received,
+                channel=self.message.channel,
+                catalog_version=self.checks.catalog_version if self._checks_valid() else None,
+            )
+            pending = self._pending_order()
         reply = self._read_reply(pending, context) if pending is not None else None
         if pending is not None and reply is not None and reply.kind != "unknown":
             self._apply_reply(pending, reply, context)
@@ -215,6 +311,8 @@ class _Run:
 
     def _new_order(self, parsed: ParsedOrder) -> None:
         plan = plan_delivery(self.schedule, self.received_at, parsed.delivery_date)
+        with self.session.no_autoflush:
+            items = orders.catalog_items(self.session, self.message.supplier_id, orders.parsed_skus(parsed))
         order = orders.draft_order(
             self.session,
             message=self.message,
@@ -222,8 +320,8 @@ class _Run:
             delivery_date=plan.delivery_date,
             locale=self.locale,
             currency=self.supplier.currency,
+            items=items,
         )
-        self.session.flush()
         notice = Notice(
             requested=plan.requested if plan.moved else None,
             reason=plan.reason,
@@ -232,19 +330,23 @@ class _Run:
         confident = all(not line.needs_review for line in order.lines)
         carried = any(line.catalog_item_id is not None for line in order.lines)
         if self.supplier.auto_confirm and confident and carried and not plan.moved:
+            self.session.flush()
             self.written += orders.confirm(self.session, order)
             self.message.status = AUTO_CONFIRMED
-            self._tell(order, "auto_confirmed", purpose="confirmation", notice=notice)
+            self._tell(order, "auto_confirmed", purpose="confirmation", notice=notice, items=items)
         else:
+            # Decided before the first flush, so the order is inserted with its status, not updated after.
             orders.transition(order, AWAITING_CHEF)
             self.message.status = AWAITING_CHEF
-            self._tell(order, "draft", purpose="confirmation", notice=notice)
+            self._tell(order, "draft", purpose="confirmation", notice=notice, items=items)
 
     # --- replies ------------------------------------------------------------------------------------------
 
     def _pending_order(self) -> Order | None:
         """The contact's latest order with this supplier that waits for them or may still be edited."""
         if self.message.contact_id is None:
+            return None
+        if self._checks_valid() and self.checks is not None and not self.checks.open_orders:
             return None
         candidates = self.session.scalars(
             select(Order)
@@ -268,6 +370,10 @@ class _Run:
     def _too_late_to_change(self, context: ParseContext) -> bool:
         """A cancel or change for a confirmed order past its cut-off: say so instead of reading a new order."""
         if self.message.contact_id is None:
+            return False
+        if self._checks_valid() and self.checks is not None and (
+            self.checks.latest_delivery is None or self.checks.latest_delivery < self.local_received.date()
+        ):
             return False
         order = self.session.scalar(
             select(Order)
@@ -395,7 +501,13 @@ class _Run:
     # --- telling the chef ---------------------------------------------------------------------------------
 
     def _tell(
-        self, order: Order, kind: confirmations.Kind, *, purpose: str, notice: Notice | None = None
+        self,
+        order: Order,
+        kind: confirmations.Kind,
+        *,
+        purpose: str,
+        notice: Notice | None = None,
+        items: Mapping[str, CatalogItem] | None = None,
     ) -> None:
         """Write the message to the chef to the outbox (nothing by SMS to someone who opted out)."""
         from chat2order.phones import strip_scheme
@@ -406,7 +518,9 @@ class _Run:
         if channel in PHONE_CHANNELS and self.contact is not None and self.contact.sms_opted_out:
             return
         self.session.flush()
-        rendered = confirmations.render(order, kind, channel=channel, locale=self.locale, notice=notice or Notice())
+        rendered = confirmations.render(
+            order, kind, channel=channel, locale=self.locale, notice=notice or Notice(), items=items
+        )
         recipient = message.sender.lower() if channel == "email" else strip_scheme(message.sender)
         subject = rendered.subject
         if channel == "email" and message.subject:
