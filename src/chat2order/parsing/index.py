@@ -17,6 +17,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -58,6 +59,7 @@ class Scored(NamedTuple):
     head: bool = True  # the chef's words include the first word of the SKU's name (its product noun)
 
 
+_RANK_KEY = itemgetter(1, 3, 2)  # Scored (query, spec, name)
 UNKNOWN_WEIGHT = 0.35
 # Searches remembered per index (first in, first out): ~30 scored SKUs each, about a MB. Kept small: every
 # cached object is one more for the garbage collector to walk.
@@ -129,6 +131,7 @@ class CatalogIndex:
         self._keep_cache: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
         self._search_cache: dict[tuple[object, ...], tuple[Scored, ...]] = {}
         self._cache_lock = threading.Lock()
+        self._local = threading.local()
         self._group_index = self._groups()
         self._food_words = frozenset(w for g in grammar.food_groups() for m in g for w in m.split())
 
@@ -356,10 +359,11 @@ class CatalogIndex:
         matched: set[str] = set()
         terms_posts: list[tuple[float, list[tuple[np.ndarray, float]]]] = []
         arrays: list[np.ndarray] = []
+        post_arrays = self._post_arrays
         for weight, options in query:
             posts: list[tuple[np.ndarray, float]] = []
             for cand, sim in options.items():
-                post = self._post_arrays.get(cand)
+                post = post_arrays.get(cand)
                 if post is None:
                     continue
                 posts.append((post, sim))
@@ -368,17 +372,53 @@ class CatalogIndex:
             terms_posts.append((weight, posts))
         if not matched:
             return []
-        # Union of the sorted postings through a mask, and each SKU's place in that union through `inv`
-        # (np.empty: only the places written are ever read).
-        mask = np.zeros(len(self.items), dtype=bool)
+        # Union of the sorted postings through a mask, and each SKU's place in that union through `inv`.
+        # Both are per-thread scratch arrays of catalog length, reset after use: allocating them per search
+        # cost more than the scoring at 100k SKUs.
+        mask, inv = self._scratch()
         for post in arrays:
             mask[post] = True
         cand_pos = np.flatnonzero(mask)
         size = len(cand_pos)
-        inv = np.empty(len(self.items), dtype=np.int64)
-        inv[cand_pos] = np.arange(size)
+        inv[cand_pos] = np.arange(size, dtype=np.int64)
+        try:
+            return self._score(words, specs, limit, keep, terms_posts, total, matched, mask, inv, cand_pos)
+        finally:
+            mask[cand_pos] = False
+
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """This thread's (all-False mask, position map) over the catalog, made once per thread."""
+        local = self._local
+        mask = getattr(local, "mask", None)
+        if mask is None:
+            mask = local.mask = np.zeros(len(self.items), dtype=bool)
+            local.inv = np.zeros(len(self.items), dtype=np.int64)
+        return mask, local.inv
+
+    def _score(
+        self,
+        words: Sequence[str],
+        specs: Sequence[str],
+        limit: int,
+        keep: Collection[str],
+        terms_posts: list[tuple[float, list[tuple[np.ndarray, float]]]],
+        total: float,
+        matched: set[str],
+        mask: np.ndarray,
+        inv: np.ndarray,
+        cand_pos: np.ndarray,
+    ) -> list[Scored]:
+        size = len(cand_pos)
         hits = np.zeros(size, dtype=np.float32)
         for weight, posts in terms_posts:
+            if not posts:
+                continue
+            if len(posts) == 1:
+                # One catalog word: add its float32 product where it posts (a posting has no repeats), the
+                # same sum as adding the whole weighted term vector, whose other places are zero.
+                post, sim = posts[0]
+                hits[inv[post]] += np.float32(weight) * np.float32(sim)
+                continue
             term = np.zeros(size, dtype=np.float32)
             for post, sim in posts:
                 at = inv[post]
@@ -394,7 +434,9 @@ class CatalogIndex:
             post = self._spec_arrays.get(s)
             if post is not None:
                 rank[inv[post[mask[post]]]] += 0.05
-        nonzero = np.flatnonzero(hits > 0)
+        # Every SKU of the union holds a matched word, so its hit is positive unless float32 underflowed:
+        # then the positions are simply all of them (the same array argpartition always saw).
+        nonzero = np.arange(size) if hits.min() > 0 else np.flatnonzero(hits > 0)
         if len(nonzero) > limit:
             top = nonzero[np.argpartition(-rank[nonzero], limit - 1)[:limit]]
         else:
@@ -406,25 +448,32 @@ class CatalogIndex:
             floor = best - 0.35
             keep_pos = self._keep_positions(keep)
             keep_pos = keep_pos[mask[keep_pos]]
-            # Only this kitchen's SKUs that hold a query word are looked at, in the order of `keep`.
-            for n, k in zip(keep_pos.tolist(), inv[keep_pos].tolist()):
+            # Only this kitchen's SKUs that hold a query word are looked at, in the order of `keep`; the
+            # comparison is float32 against the floor, as numpy compares a float32 with a Python float.
+            kh = hits[inv[keep_pos]]
+            near = keep_pos[(kh >= floor) & (kh > 0)]
+            for n, h in zip(near.tolist(), kh[(kh >= floor) & (kh > 0)].tolist()):
                 if n in found:
                     continue
-                h = hits[k]
-                if h >= floor and h > 0:
-                    found[n] = float(h)
-                    chosen.add(n)
+                found[n] = h
+                chosen.add(n)
         scored: list[Scored] = []
+        items = self.items
+        idf = self.idf.__getitem__
+        # tuple.__new__ builds the named tuple without the Python-level __new__ (a third of the loop's time).
+        make = tuple.__new__
         for n in chosen:
-            item, hit = self.items[n], found[n]
-            covered = sum(self.idf[w] for w in item.word_set & matched)
+            item, hit = items[n], found[n]
+            covered = sum(map(idf, item.word_set & matched))
             spec = 0.0
             for s in qspecs:
                 if s in item.specs:
                     spec += 1
                 elif s[0] in "mvc" and any(x[0] == s[0] for x in item.specs):
                     spec -= 1
-            head = not item.words or item.words[0] in matched
-            scored.append(Scored(item, round(hit, 4), covered / item.weight, spec, head))
-        scored.sort(key=lambda s: (-s.query, -s.spec, -s.name))
+            iw = item.words
+            scored.append(make(Scored, (item, round(hit, 4), covered / item.weight, spec, not iw or iw[0] in matched)))
+        # Best first by (query, spec, name); a reversed sort keeps ties in their order, like the ascending
+        # sort on the negated key did, and itemgetter is a C key.
+        scored.sort(key=_RANK_KEY, reverse=True)
         return scored

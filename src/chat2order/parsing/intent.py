@@ -45,11 +45,39 @@ class _Rules:
     dates: re.Pattern[str]
     for_day: re.Pattern[str]
     day_any: re.Pattern[str]
+    # Leading word of every phrase of each cue (and of the day words): a cue can only match where the text
+    # has one of these words, so a cheap set test skips most of the long alternations.
+    # (None: some phrase does not start with a word; its pattern is always run.)
+    cue_heads: dict[str, frozenset[str] | None]
+    day_heads: frozenset[str] | None
+    for_day_heads: frozenset[str] | None
+    not_standing_heads: frozenset[str] | None
 
 
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_WORD_RUN = re.compile(r"\w+")
+
+
+def _heads(words: list[str]) -> frozenset[str] | None:
+    """The leading word (run of \\w) of each folded phrase; None when a phrase does not start with one.
+
+    A match of `(?<![\\w'])(?:phrases)` starts where no word character precedes, so the text's word
+    starting there is exactly the phrase's leading word: no such word in the text, no match."""
+    heads = set()
+    for w in words:
+        m = _WORD_RUN.match(_fold(w))
+        if m is None:
+            return None
+        heads.add(m.group(0))
+    return frozenset(heads)
+
+
+def _may_match(runs: frozenset[str], heads: frozenset[str] | None) -> bool:
+    return heads is None or not runs.isdisjoint(heads)
 
 
 def _alternation(words: list[str]) -> str:
@@ -105,7 +133,12 @@ def _rules() -> _Rules:
         rf"|(?<![\w])(?:{_alternation([w for d in langs for w in d['tomorrow']])})(?![\w])",
         re.MULTILINE,
     )
+    for_day_words = [w for d in langs for w in d["before_strong"]] + day_words
     return _Rules(
+        cue_heads={name: _heads(words) for name, words in data["cues"].items()},
+        day_heads=_heads(day_words),
+        for_day_heads=_heads(for_day_words),
+        not_standing_heads=_heads(data["masks"]["not_standing"] + data["masks"]["not_day"]),
         day_any=re.compile(rf"(?<![\w])(?:{_alternation(day_words)})(?![\w])"),
         dates=dates,
         not_standing=not_standing,
@@ -135,8 +168,15 @@ def classify(text: str, locale: str = "en-US") -> IntentGuess:
         hits["qty_unit"] = rules.weights["qty_unit"] * min(qty_units, 3)
     if qty_items:
         hits["qty_item"] = rules.weights["qty_item"] * min(qty_items, 3)
-    cue_text = rules.not_standing.sub(" ", folded)
-    found = {name: bool(p.search(cue_text)) for name, p in rules.cues.items()}
+    runs = folded_runs = frozenset(_WORD_RUN.findall(folded))
+    cue_text = rules.not_standing.sub(" ", folded) if _may_match(runs, rules.not_standing_heads) else folded
+    if cue_text is not folded:
+        runs = frozenset(_WORD_RUN.findall(cue_text))
+    heads = rules.cue_heads
+    found = {name: _may_match(runs, heads.get(name)) and bool(p.search(cue_text)) for name, p in rules.cues.items()}
+
+    def day_named() -> bool:
+        return _may_match(runs, rules.day_heads) and rules.day_any.search(cue_text) is not None
     for name in (
         "standing",
         "conditional",
@@ -153,16 +193,16 @@ def classify(text: str, locale: str = "en-US") -> IntentGuess:
             hits[name] = rules.weights[name]
     # A replacement verb counts when something went wrong or a day for the new delivery is named.
     if found.get("replacement") and (
-        found.get("complaint") or found.get("credit") or rules.day_any.search(cue_text)
+        found.get("complaint") or found.get("credit") or day_named()
     ):
         hits["replacement"] = rules.weights["replacement"]
     if found.get("wrong_supplier"):
         hits["wrong_supplier"] = rules.weights["wrong_supplier"]
-    if rules.for_day.search(cue_text):
+    if _may_match(runs, rules.for_day_heads) and rules.for_day.search(cue_text):
         hits["for_day"] = rules.weights["for_day"]
-    if _withdrawn(folded, rules):
+    if _may_match(folded_runs, heads.get("withdraw")) and _withdrawn(folded, rules):
         hits["withdraw"] = rules.weights["withdraw"]
-    if found.get("standing_weak") and "standing" not in hits and rules.day_any.search(cue_text):
+    if found.get("standing_weak") and "standing" not in hits and day_named():
         hits["standing_weak"] = rules.weights["standing_weak"]
     if not qty_units and not qty_items and not ({"standing", "standing_weak", "replacement"} & hits.keys()):
         hits["no_quantity"] = rules.weights["no_quantity"]

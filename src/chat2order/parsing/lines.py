@@ -8,11 +8,11 @@ names ("TOMATO ROMA XL 25#", "LEMON 115CT"), so sizes on both sides meet as the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
 from chat2order.parsing import grammar, nlp
-from chat2order.parsing.units import count_size_words, dimension, fold, to_base, unit_word
+from chat2order.parsing.units import count_size_words, dimension, fold, table_word, to_base, unit_word
 
 _DIGITS = re.compile(r"^\d+(?:[.,]\d+)?$")
 _FRACTION = re.compile(r"^(\d+)/(\d+)$")
@@ -109,6 +109,7 @@ def _after_amount(low: list[str], i: int) -> bool:
     return bool(_DIGITS.match(prev)) or prev in ("$", "€", "£", "eur", "euro", "euros", "usd", "gbp")
 
 
+@lru_cache(maxsize=65536)
 def _num_token(tok: str, lang: str) -> float | None:
     if _DIGITS.match(tok):
         return float(tok.replace(",", "."))
@@ -146,21 +147,82 @@ def _spec_for(expr: Expr) -> str | None:
 def read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[str] | None = None) -> RawLine:
     """Read one segment (one ordered item), or a catalog name (`catalog=True`: every number is a size).
 
-    Cached (segmentation reads the same pieces again); each call gets its own copy to change."""
+    Cached (segmentation reads the same pieces again); each call gets its own copy to change. The
+    catalog's count sizes only matter for a whole number of at least 20 in the text ("aguacate 60"), so
+    any other text shares one cache entry with its read without them (the parser reads each segment
+    both ways)."""
+    if count_sizes is not None and not _may_be_count_size(text, lang):
+        count_sizes = None
     cached = _read_cached(text, lang, catalog, count_sizes)
-    return replace(
-        cached,
-        words=list(cached.words),
-        specs=list(cached.specs),
-        words_before=list(cached.words_before),
-        words_after=list(cached.words_after),
-        notes=list(cached.notes),
-    )
+    # A shallow copy with fresh lists: dataclasses.replace re-runs __init__ through introspection and
+    # cost more than a cache hit saved.
+    out = object.__new__(RawLine)
+    d = out.__dict__
+    d.update(cached.__dict__)
+    d["words"] = list(cached.words)
+    d["specs"] = list(cached.specs)
+    d["words_before"] = list(cached.words_before)
+    d["words_after"] = list(cached.words_after)
+    d["notes"] = list(cached.notes)
+    return out
+
+
+@lru_cache(maxsize=32768)
+def _may_be_count_size(text: str, lang: str) -> bool:
+    """Could a quantity read from `text` be a whole number >= 20 (a count size such as "lemons 115")?
+
+    A quantity's value starts as one token's value (digits, a fraction, a number word) and later only
+    gains a fraction or a half, so a text whose tokens are all below 19 never yields one."""
+    numbers = grammar.number_words(lang)
+    for tok in nlp.tokens(text, lang):
+        low = fold(tok)
+        value = _num_token(low, lang)
+        if value is None:
+            value = numbers.get(low)
+        if value is not None and value >= 19:
+            return True
+    return False
 
 
 @lru_cache(maxsize=32768)
 def _read_cached(text: str, lang: str, catalog: bool, count_sizes: frozenset[str] | None) -> RawLine:
     return _read(text, lang, catalog, count_sizes)
+
+
+@cache
+def _and_half_by_first() -> tuple[dict[str, tuple[tuple[str, ...], ...]], tuple[str, ...] | None]:
+    """The "and a half" phrases by first word, in their order; and the empty phrase if one exists."""
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    empty = None
+    for phrase in grammar.and_half():
+        if not phrase:
+            empty = empty if empty is not None else phrase
+            continue
+        by_first.setdefault(phrase[0], []).append(phrase)
+    return {k: tuple(v) for k, v in by_first.items()}, empty
+
+
+def _and_half_at(low: list[str], j: int) -> tuple[str, ...] | None:
+    """The first "and a half" phrase (in the lexicon's order) starting at token j, if any."""
+    by_first, empty = _and_half_by_first()
+    if empty is not None:
+        # An empty phrase matches anywhere: keep the lexicon's order exactly.
+        for phrase in grammar.and_half():
+            if tuple(low[j : j + len(phrase)]) == phrase:
+                return phrase
+        return None
+    if j >= len(low):
+        return None
+    for phrase in by_first.get(low[j], ()):
+        if tuple(low[j : j + len(phrase)]) == phrase:
+            return phrase
+    return None
+
+
+@cache
+def _drop_words(lang: str) -> frozenset[str]:
+    """Filler and self-correction words, never product words (one union per language, not per read)."""
+    return grammar.filler(lang) | grammar.correction_words(lang)
 
 
 def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[str] | None = None) -> RawLine:
@@ -239,7 +301,7 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
                 i += 2
                 continue
             else:
-                hit = unit_word(tok)
+                hit = table_word(tok)
                 # A packaging word with no number: "box of burgers", "dúzia e meia de ovos".
                 if hit and hit[0] in ("package", "count") and (i == 0 or low[i - 1] in grammar.filler(lang)) and (
                     i + 1 < n and (low[i + 1] in _OF or low[i + 1] in ("e", "et", "y", "and"))
@@ -249,13 +311,12 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
                     used[i] = True
                     i += 1
                     j = i
-                    for phrase in grammar.and_half():
-                        if tuple(low[j : j + len(phrase)]) == phrase:
-                            exprs[-1].value = 1.5
-                            for k in range(j, j + len(phrase)):
-                                used[k] = True
-                            i = j + len(phrase)
-                            break
+                    phrase = _and_half_at(low, j)
+                    if phrase is not None:
+                        exprs[-1].value = 1.5
+                        for k in range(j, j + len(phrase)):
+                            used[k] = True
+                        i = j + len(phrase)
                     continue
                 i += 1
                 continue
@@ -295,11 +356,10 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             j += 1
         if tok in ("couple", "paio", "par", "paire") and j < n and low[j] in _OF:
             j += 1
-        for phrase in grammar.and_half():
-            if tuple(low[j : j + len(phrase)]) == phrase:
-                value += 0.5
-                j += len(phrase)
-                break
+        phrase = _and_half_at(low, j)
+        if phrase is not None:
+            value += 0.5
+            j += len(phrase)
         # "5x6" (a size), "2x5kg" / "2 x 5kg" / "30 x 8oz" (count of a packed size)
         if j < n and low[j] in ("x", "×") and j + 1 < n and _DIGITS.match(low[j + 1]):
             after = unit_word(low[j + 2]) if j + 2 < n else None
@@ -365,7 +425,7 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             unsure = True
             j += 1
         # "the 10# bag", "2 5kg bags": a measure right before a packaging word is the pack size.
-        if kind == "measure" and j < n and (unit_word(low[j]) or ("", ""))[0] == "package":
+        if kind == "measure" and j < n and (table_word(low[j]) or ("", ""))[0] == "package":
             st = spec_token(value, unit) if unit else None
             if st:
                 specs.append(st)
@@ -468,7 +528,7 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
 
     # "Davide x giovedi aggiungi 5 kg zucca": with words after the quantity, the words before it are
     # greetings and verbs, not the product.
-    fill = grammar.filler(lang) | grammar.correction_words(lang)
+    fill = _drop_words(lang)
     before: list[str] = []
     after_words: list[str] = []
     if primary is not None and not catalog:
