@@ -66,6 +66,8 @@ class _Lexicon:
 
 def _fold(text: str) -> str:
     """Lower case without accents, so "sabado" meets "sábado" and "giovedi" meets "giovedì"."""
+    if text.isascii():  # nothing to decompose or strip
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

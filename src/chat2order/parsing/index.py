@@ -17,6 +17,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -39,11 +40,13 @@ class Item:
     weight: float  # sum of idf of its words
     word_set: frozenset[str] = frozenset()
 
-    @property
+    # Cached into the instance on first read (the matcher reads them hundreds of times per message; a
+    # frozen dataclass still has a __dict__ for cached_property to fill).
+    @cached_property
     def sku(self) -> str:
         return self.entry.sku
 
-    @property
+    @cached_property
     def sale_unit(self) -> str:
         return self.entry.unit
 
@@ -60,6 +63,9 @@ class Scored(NamedTuple):
 
 
 _RANK_KEY = itemgetter(1, 3, 2)  # Scored (query, spec, name)
+# round(hit, 4) of the float32 hit values seen so far: Python's correctly rounded round() costs ~1 us, and
+# a catalog's hits take few distinct values.
+_ROUNDED: dict[float, float] = {}
 UNKNOWN_WEIGHT = 0.35
 # Searches remembered per index (first in, first out): ~30 scored SKUs each, about a MB. Kept small: every
 # cached object is one more for the garbage collector to walk.
@@ -124,9 +130,14 @@ class CatalogIndex:
                 spec_posts[sp].append(n)
         self._spec_arrays = {sp: np.asarray(p, dtype=np.int64) for sp, p in spec_posts.items()}
         self._weights = np.asarray([it.weight for it in items], dtype=np.float32)
+        # The tie-break of the ranking (a longer name ranks a hair lower), element for element the float32
+        # product the search used to compute per query.
+        self._tiebreak = self._weights * 1e-4
         self._sku_pos = {it.sku: n for n, it in enumerate(items)}
         self._expand_cache: dict[str, tuple[tuple[str, float], ...]] = {}
         self._translate_cache: dict[tuple[str, ...], list[str]] = {}
+        self._query_cache: dict[tuple[str, ...], tuple[tuple[float, tuple[tuple[str, float], ...]], ...]] = {}
+        self._phrase_cache: dict[tuple[str, ...], str | None] = {}
         self._group_cache: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._keep_cache: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
         self._search_cache: dict[tuple[object, ...], tuple[Scored, ...]] = {}
@@ -223,22 +234,12 @@ class CatalogIndex:
             for size in (3, 2, 1):
                 if i + size > len(expanded):
                     continue
-                chunk = expanded[i : i + size]
-                normed = [self._norm(w) for w in chunk]
-                if size == 1 and normed[0] in self.postings:
+                chunk = tuple(expanded[i : i + size])
+                found = self._phrase(chunk)
+                if found is None:  # a single word the catalog knows: kept as written
                     break
-                if size > 1 and all(w in self.postings for w in normed):
-                    continue
-                keys = {" ".join(fold(w) for w in chunk), " ".join(normed)}
-                if size == 1:
-                    keys.update(self._forms(chunk[0]))
-                targets: list[tuple[str, ...]] = []
-                for key in keys:
-                    targets.extend(self._group_index.get(key, ()))
-                if targets:
-                    # Several translations (limon -> lemon and lime) all stay: the matcher scores each.
-                    alts = sorted(set(targets))
-                    out.append("|".join(" ".join(t) for t in alts))
+                if found:
+                    out.append(found)
                     i += size
                     done = True
                     break
@@ -246,6 +247,34 @@ class CatalogIndex:
                 out.append(expanded[i])
                 i += 1
         return out
+
+    def _phrase(self, chunk: tuple[str, ...]) -> str | None:
+        """The catalog's words for a chef's word or phrase from the food lexicon ("a|b" for several
+        translations), "" when there is none to make, None for a single word the catalog itself holds.
+        Remembered per chunk: the same words recur in every message."""
+        cached = self._phrase_cache.get(chunk, False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        normed = [self._norm(w) for w in chunk]
+        result: str | None = ""
+        if len(chunk) == 1 and normed[0] in self.postings:
+            result = None
+        elif len(chunk) > 1 and all(w in self.postings for w in normed):
+            result = ""
+        else:
+            keys = {" ".join(fold(w) for w in chunk), " ".join(normed)}
+            if len(chunk) == 1:
+                keys.update(self._forms(chunk[0]))
+            targets: list[tuple[str, ...]] = []
+            for key in keys:
+                targets.extend(self._group_index.get(key, ()))
+            if targets:
+                # Several translations (limon -> lemon and lime) all stay: the matcher scores each.
+                alts = sorted(set(targets))
+                result = "|".join(" ".join(t) for t in alts)
+        if len(self._phrase_cache) < 100_000:
+            self._phrase_cache[chunk] = result
+        return result
 
     def expand(self, word: str) -> tuple[tuple[str, float], ...]:
         """Catalog words a chef's word may mean, with a similarity 0..1."""
@@ -311,26 +340,37 @@ class CatalogIndex:
         """SKUs that hold the chef's words, best first: the `limit` best, plus any SKU of `keep` (this
         kitchen's history) that explains the words nearly as well.
 
-        Results are remembered per (words, sizes, limit, history SKUs) when `keep` is a tuple: chefs send the
-        same lines day after day, and the matcher retries a line's first words ("pepper") for many lines."""
+        Results are remembered per (query, sizes, limit, history SKUs) when `keep` is a tuple: chefs send the
+        same lines day after day, and the matcher retries a line's first words ("pepper") for many lines. The
+        query is the chef's words as the catalog reads them (lemma, typo fixed, translated), so "tomatoes",
+        "tomato" and "tomatos" share one entry."""
+        query = self._query(tuple(words))
         if SEARCH_CACHE_SIZE and isinstance(keep, tuple):
-            key = (tuple(words), tuple(specs), limit, keep)
+            key = (query, tuple(specs), limit, keep)
             hit = self._search_cache.get(key)
             if hit is not None:
                 return list(hit)
-            result = self._search(words, specs, limit, keep)
+            result = self._search_query(query, specs, limit, keep)
             with self._cache_lock:
                 if len(self._search_cache) >= SEARCH_CACHE_SIZE:
                     self._search_cache.pop(next(iter(self._search_cache)), None)
                 self._search_cache[key] = tuple(result)
             return result
-        return self._search(words, specs, limit, keep)
+        return self._search_query(query, specs, limit, keep)
 
     def _search(
         self, words: Sequence[str], specs: Sequence[str], limit: int, keep: Collection[str]
     ) -> list[Scored]:
+        return self._search_query(self._query(tuple(words)), specs, limit, keep)
+
+    def _query(self, words: tuple[str, ...]) -> tuple[tuple[float, tuple[tuple[str, float], ...]], ...]:
+        """The chef's words as weighted catalog-word options: per term (weight, ((catalog word, similarity),
+        ...)), in the words' order. Remembered per word tuple (the same words recur across messages)."""
+        cached = self._query_cache.get(words)
+        if cached is not None:
+            return cached
         terms = self.translate(words)
-        query: list[tuple[float, dict[str, float]]] = []  # (weight, {catalog word: similarity})
+        query: list[tuple[float, tuple[tuple[str, float], ...]]] = []
         for term in terms:
             options: dict[str, float] = {}
             weight = 0.0
@@ -342,14 +382,26 @@ class CatalogIndex:
                 # A word the catalog does not know at all weighs less than one it knows: chefs' messages
                 # carry names, verbs and chit-chat the filler list cannot foresee.
                 weight = max((self.idf[c] for c in options), default=self.max_idf * UNKNOWN_WEIGHT)
-                query.append((weight, options))
+                query.append((weight, tuple(options.items())))
                 continue
             # A translated word or phrase: each alternative is a set of catalog words; scored as one term.
             for alt in phrase_words:
                 for w in alt:
                     options[w] = max(options.get(w, 0.0), 0.97)
             weight = max((self.idf.get(c, self.max_idf) for c in options), default=self.max_idf)
-            query.append((weight, options))
+            query.append((weight, tuple(options.items())))
+        out = tuple(query)
+        if len(self._query_cache) < 50_000:
+            self._query_cache[words] = out
+        return out
+
+    def _search_query(
+        self,
+        query: tuple[tuple[float, tuple[tuple[str, float], ...]], ...],
+        specs: Sequence[str],
+        limit: int,
+        keep: Collection[str],
+    ) -> list[Scored]:
         if not query:
             return []
         total = sum(w for w, _ in query) or 1.0
@@ -362,7 +414,7 @@ class CatalogIndex:
         post_arrays = self._post_arrays
         for weight, options in query:
             posts: list[tuple[np.ndarray, float]] = []
-            for cand, sim in options.items():
+            for cand, sim in options:
                 post = post_arrays.get(cand)
                 if post is None:
                     continue
@@ -382,7 +434,7 @@ class CatalogIndex:
         size = len(cand_pos)
         inv[cand_pos] = np.arange(size, dtype=np.int64)
         try:
-            return self._score(words, specs, limit, keep, terms_posts, total, matched, mask, inv, cand_pos)
+            return self._score(specs, limit, keep, terms_posts, total, matched, mask, inv, cand_pos)
         finally:
             mask[cand_pos] = False
 
@@ -397,7 +449,6 @@ class CatalogIndex:
 
     def _score(
         self,
-        words: Sequence[str],
         specs: Sequence[str],
         limit: int,
         keep: Collection[str],
@@ -429,18 +480,22 @@ class CatalogIndex:
         if best <= 0:
             return []
         qspecs = set(specs)
-        rank = hits - self._weights[cand_pos] * 1e-4
+        rank = hits - self._tiebreak[cand_pos]
         for s in qspecs:
             post = self._spec_arrays.get(s)
             if post is not None:
                 rank[inv[post[mask[post]]]] += 0.05
         # Every SKU of the union holds a matched word, so its hit is positive unless float32 underflowed:
         # then the positions are simply all of them (the same array argpartition always saw).
-        nonzero = np.arange(size) if hits.min() > 0 else np.flatnonzero(hits > 0)
-        if len(nonzero) > limit:
-            top = nonzero[np.argpartition(-rank[nonzero], limit - 1)[:limit]]
+        if hits.min() > 0:
+            # All positions: argpartition sees the same array as rank[arange] and its indices are the places.
+            top = np.argpartition(-rank, limit - 1)[:limit] if size > limit else np.arange(size)
         else:
-            top = nonzero
+            nonzero = np.flatnonzero(hits > 0)
+            if len(nonzero) > limit:
+                top = nonzero[np.argpartition(-rank[nonzero], limit - 1)[:limit]]
+            else:
+                top = nonzero
         found = dict(zip(cand_pos[top].tolist(), hits[top].tolist()))
         # A set of positions, filled in the same order as always: ties keep their (set) order.
         chosen = set(found)
@@ -451,8 +506,8 @@ class CatalogIndex:
             # Only this kitchen's SKUs that hold a query word are looked at, in the order of `keep`; the
             # comparison is float32 against the floor, as numpy compares a float32 with a Python float.
             kh = hits[inv[keep_pos]]
-            near = keep_pos[(kh >= floor) & (kh > 0)]
-            for n, h in zip(near.tolist(), kh[(kh >= floor) & (kh > 0)].tolist()):
+            sel = (kh >= floor) & (kh > 0)
+            for n, h in zip(keep_pos[sel].tolist(), kh[sel].tolist()):
                 if n in found:
                     continue
                 found[n] = h
@@ -462,17 +517,28 @@ class CatalogIndex:
         idf = self.idf.__getitem__
         # tuple.__new__ builds the named tuple without the Python-level __new__ (a third of the loop's time).
         make = tuple.__new__
+        # SKUs of one name (one per pack) share their words and so their coverage: summed once per name,
+        # in the same order as always (equal word tuples make equal sets).
+        coverage: dict[tuple[str, ...], float] = {}
+        rounded = _ROUNDED
+        if len(rounded) > 200_000:
+            rounded.clear()
         for n in chosen:
             item, hit = items[n], found[n]
-            covered = sum(map(idf, item.word_set & matched))
+            iw = item.words
+            covered = coverage.get(iw)
+            if covered is None:
+                covered = coverage[iw] = sum(map(idf, item.word_set & matched))
+            query = rounded.get(hit)
+            if query is None:
+                query = rounded[hit] = round(hit, 4)
             spec = 0.0
             for s in qspecs:
                 if s in item.specs:
                     spec += 1
                 elif s[0] in "mvc" and any(x[0] == s[0] for x in item.specs):
                     spec -= 1
-            iw = item.words
-            scored.append(make(Scored, (item, round(hit, 4), covered / item.weight, spec, not iw or iw[0] in matched)))
+            scored.append(make(Scored, (item, query, covered / item.weight, spec, not iw or iw[0] in matched)))
         # Best first by (query, spec, name); a reversed sort keeps ties in their order, like the ascending
         # sort on the negated key did, and itemgetter is a C key.
         scored.sort(key=_RANK_KEY, reverse=True)

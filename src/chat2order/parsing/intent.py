@@ -55,6 +55,8 @@ class _Rules:
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # nothing to decompose or strip
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

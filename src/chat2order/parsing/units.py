@@ -57,6 +57,8 @@ _PINT_TO_CANON = {
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower-case without accents ("Pièce" -> "piece", "œufs" -> "oeufs"). Cached: words repeat."""
+    if text.isascii():  # nothing to decompose: most order text, and every new message misses the cache
+        return text.lower()
     text = text.lower().replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
