@@ -424,28 +424,28 @@ class CatalogIndex:
             terms_posts.append((weight, posts))
         if not matched:
             return []
-        # Union of the sorted postings through a mask, and each SKU's place in that union through `inv`.
-        # Both are per-thread scratch arrays of catalog length, reset after use: allocating them per search
-        # cost more than the scoring at 100k SKUs.
-        mask, inv = self._scratch()
+        # Union of the sorted postings through a mask; hits summed in a catalog-long accumulator. Both are
+        # per-thread scratch arrays, reset after use at the union's places only: allocating them (or a
+        # position map into the union) per search cost more than the scoring itself at 100k SKUs.
+        mask, acc, term = self._scratch()
         for post in arrays:
             mask[post] = True
         cand_pos = np.flatnonzero(mask)
-        size = len(cand_pos)
-        inv[cand_pos] = np.arange(size, dtype=np.int64)
         try:
-            return self._score(specs, limit, keep, terms_posts, total, matched, mask, inv, cand_pos)
+            return self._score(specs, limit, keep, terms_posts, total, matched, mask, acc, term, cand_pos)
         finally:
             mask[cand_pos] = False
+            acc[cand_pos] = 0
 
-    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
-        """This thread's (all-False mask, position map) over the catalog, made once per thread."""
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This thread's all-False mask and all-zero accumulators over the catalog, made once per thread."""
         local = self._local
         mask = getattr(local, "mask", None)
         if mask is None:
             mask = local.mask = np.zeros(len(self.items), dtype=bool)
-            local.inv = np.zeros(len(self.items), dtype=np.int64)
-        return mask, local.inv
+            local.acc = np.zeros(len(self.items), dtype=np.float32)
+            local.term = np.zeros(len(self.items), dtype=np.float32)
+        return mask, local.acc, local.term
 
     def _score(
         self,
@@ -456,25 +456,28 @@ class CatalogIndex:
         total: float,
         matched: set[str],
         mask: np.ndarray,
-        inv: np.ndarray,
+        acc: np.ndarray,
+        term: np.ndarray,
         cand_pos: np.ndarray,
     ) -> list[Scored]:
+        """Rank the SKUs of the union `cand_pos`. The float32 arithmetic is element for element that of
+        adding each chef word's weighted similarity vector over the union: a word's float32 product
+        weight x similarity lands where its catalog words post, in the words' order."""
         size = len(cand_pos)
-        hits = np.zeros(size, dtype=np.float32)
+        f32 = np.float32
         for weight, posts in terms_posts:
             if not posts:
                 continue
             if len(posts) == 1:
-                # One catalog word: add its float32 product where it posts (a posting has no repeats), the
-                # same sum as adding the whole weighted term vector, whose other places are zero.
                 post, sim = posts[0]
-                hits[inv[post]] += np.float32(weight) * np.float32(sim)
+                acc[post] += f32(weight) * f32(sim)  # a posting has no repeats
                 continue
-            term = np.zeros(size, dtype=np.float32)
+            # Several catalog words for one chef word (typo candidates): the best similarity per SKU.
             for post, sim in posts:
-                at = inv[post]
-                term[at] = np.maximum(term[at], sim)
-            hits += weight * term
+                term[post] = np.maximum(term[post], sim)
+            acc[cand_pos] += f32(weight) * term[cand_pos]
+            term[cand_pos] = 0
+        hits = acc[cand_pos]
         hits /= total
         best = float(hits.max())
         if best <= 0:
@@ -484,7 +487,7 @@ class CatalogIndex:
         for s in qspecs:
             post = self._spec_arrays.get(s)
             if post is not None:
-                rank[inv[post[mask[post]]]] += 0.05
+                rank[np.searchsorted(cand_pos, post[mask[post]])] += 0.05
         # Every SKU of the union holds a matched word, so its hit is positive unless float32 underflowed:
         # then the positions are simply all of them (the same array argpartition always saw).
         if hits.min() > 0:
@@ -505,7 +508,7 @@ class CatalogIndex:
             keep_pos = keep_pos[mask[keep_pos]]
             # Only this kitchen's SKUs that hold a query word are looked at, in the order of `keep`; the
             # comparison is float32 against the floor, as numpy compares a float32 with a Python float.
-            kh = hits[inv[keep_pos]]
+            kh = acc[keep_pos] / total  # the same float32 division as `hits`
             sel = (kh >= floor) & (kh > 0)
             for n, h in zip(keep_pos[sel].tolist(), kh[sel].tolist()):
                 if n in found:
