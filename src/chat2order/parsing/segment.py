@@ -18,6 +18,11 @@ _HARD = re.compile(r"\s*(?:;|\s\+\s|\s\+(?=\d)|\|| / (?=\d)|(?<=[^\d\s]),|,(?=\s
 _CONJ = re.compile(r"\s+(?:and|&|n|e|et|y|i|plus|also|aussi|anche|tambien|tambem|tb|ed|but)\s+", re.IGNORECASE)
 
 
+# Compiled once: these run on every token of every line.
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+_DIGIT_FIRST = re.compile(r"^\d")
+_LETTER_FIRST = re.compile(r"^[^\W\d_]")
+
 _HALF_WORDS = frozenset(("half", "meia", "meio", "demi", "demie", "mezzo", "mezza", "medio", "media"))
 
 
@@ -38,7 +43,7 @@ def _split_conj(part: str, lang: str) -> list[str]:
         words = fold(piece).split()[:2]
         prev_last = fold(pieces[-1]).split()[-1:] if pieces[-1].strip() else []
         half = bool(words) and (words[0] in _HALF_WORDS or words[:2] == ["a", "half"])
-        if half and prev_last and (unit_word(prev_last[0]) or re.match(r"^\d", prev_last[0])):
+        if half and prev_last and (unit_word(prev_last[0]) or _DIGIT_FIRST.match(prev_last[0])):
             pieces[-1] = f"{pieces[-1]}{sep}{piece}"
         else:
             pieces.append(piece)
@@ -73,14 +78,14 @@ def _split_conj(part: str, lang: str) -> list[str]:
 
 def _split_product_first(toks: list[str], lang: str) -> list[str]:
     """'eggs 2 potatoes 2 tomato 1 iceberg 1': each item is words then its number."""
-    if len(toks) < 5 or not re.match(r"^\d+(?:[.,]\d+)?$", toks[-1]) or re.match(r"^\d", toks[0]):
+    if len(toks) < 5 or not _NUMBER.match(toks[-1]) or _DIGIT_FIRST.match(toks[0]):
         return []
     cuts = [0]
     for p in range(1, len(toks) - 1):
-        if not re.match(r"^\d+(?:[.,]\d+)?$", toks[p]):
+        if not _NUMBER.match(toks[p]):
             continue
         nxt = fold(toks[p + 1])
-        if unit_word(nxt) or not re.match(r"^[^\W\d_]", nxt) or fold(toks[p - 1]) in ("x", "×"):
+        if unit_word(nxt) or not _LETTER_FIRST.match(nxt) or fold(toks[p - 1]) in ("x", "×"):
             continue
         cuts.append(p + 1)
     if len(cuts) < 2:
@@ -102,10 +107,10 @@ def _split_runon(part: str, lang: str) -> list[str]:
     product_first = _split_product_first(toks, lang)
     if product_first:
         return product_first
-    first = next((k for k, t in enumerate(toks) if re.match(r"^\d", t)), None)
+    first = next((k for k, t in enumerate(toks) if _DIGIT_FIRST.match(t)), None)
     if len(toks) < 4 or first is None or first > 3:
         return [part]
-    numbers = [p for p in range(first + 2, len(toks)) if re.match(r"^\d+(?:[.,]\d+)?$", toks[p])]
+    numbers = [p for p in range(first + 2, len(toks)) if _NUMBER.match(toks[p])]
     # Each candidate cut reads only its neighbourhood (the chunk since the last cut, the chunk up to the next
     # number), so a long run-on line costs linear, not quadratic, time.
     following = dict(pairwise(numbers + [len(toks)]))
@@ -117,7 +122,7 @@ def _split_runon(part: str, lang: str) -> list[str]:
         if depth[p] > 0:
             continue  # inside a note: "(cerca de 3 kg cada)"
         prev = fold(toks[p - 1])
-        if prev in ("x", "×", "-", "/", "or", "ou", "o", "a", "no", "n", "#") or re.match(r"^\d", prev):
+        if prev in ("x", "×", "-", "/", "or", "ou", "o", "a", "no", "n", "#") or _DIGIT_FIRST.match(prev):
             continue
         left = lines.read(" ".join(toks[max(cuts[-1], p - MAX_ITEM_TOKENS) : p]), lang)
         right = lines.read(" ".join(toks[p : max(following[p], p + 2)]), lang)
@@ -138,7 +143,8 @@ def segments(text: str, lang: str) -> list[str]:
         if not line:
             continue
         # Commas and stops inside parentheses belong to a note on the item, not between items.
-        line = re.sub(r"\([^()]*\)", lambda m: m.group(0).replace(",", "\u201a").replace(". ", "\u2024 ").replace("? ", "\u2047 "), line)
+        if "(" in line:
+            line = re.sub(r"\([^()]*\)", lambda m: m.group(0).replace(",", "\u201a").replace(". ", "\u2024 ").replace("? ", "\u2047 "), line)
         for part in _HARD.split(line):
             part = part.strip(" .,:;!-–—*")
             if not part:
