@@ -1,0 +1,125 @@
+"""The parser's shortcuts (issue 7) give what the long way gives: pre-filters, memos, scratch arrays."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.unit.parsing.catalogs import PRODUCE_US, index
+
+from chat2order.parsing import intent, lines, nlp
+from chat2order.parsing.units import table_word, unit_word
+
+
+def _skus(scored) -> list[str]:  # type: ignore[no-untyped-def]
+    return [s.item.sku for s in scored]
+
+
+@pytest.mark.parametrize("word", ["thyme", "tomatos", "Roma", "jalapeno", "abc", "cannot", "gonna", "dont"])
+def test_plain_word_tokenizes_as_spacy_does(word: str) -> None:
+    spacy_tokens = tuple(t.text for t in nlp.pipeline("en").tokenizer(word) if not t.is_space)
+    assert nlp._piece_tokens.__wrapped__(word, "en") == spacy_tokens
+
+
+def test_tokenizer_exception_is_still_split() -> None:
+    assert nlp.tokens("cannot", "en") == ["can", "not"]
+
+
+@pytest.mark.parametrize("word", ["case", "cs", "bag", "dz", "each", "kg", "lbs", "kilograms", "roma", "box"])
+def test_table_word_agrees_with_unit_word_on_packaging_and_count_words(word: str) -> None:
+    full = unit_word(word)
+    table = table_word(word)
+    if full is not None and full[0] in ("package", "count"):
+        assert table == full
+    else:
+        assert table is None or table == full
+
+
+def test_table_word_does_not_ask_pint() -> None:
+    assert unit_word("kilograms") == ("measure", "kg")
+    assert table_word("kilograms") in (None, ("measure", "kg"))
+
+
+@pytest.mark.parametrize(
+    "text", ["2 cs roma tomato", "lemons 115", "aguacate 60", "twenty five lemons", "1 1/2 case lime", "19 ½ kg"]
+)
+def test_read_with_count_sizes_is_the_full_read(text: str) -> None:
+    sizes = frozenset({"c115", "c60", "c25", "c20"})
+    fast = lines.read(text, "en", count_sizes=sizes)
+    slow = lines._read(text, "en", False, sizes)
+    assert (fast.quantity, fast.words, fast.specs, fast.unit) == (slow.quantity, slow.words, slow.specs, slow.unit)
+
+
+def test_count_size_after_a_product_is_a_size_not_a_quantity() -> None:
+    assert lines.read("lemons 115", "en", count_sizes=frozenset({"c115"})).specs == ["c115"]
+    assert lines.read("lemons 115", "en").specs == []
+
+
+def test_read_copies_are_independent() -> None:
+    first = lines.read("3 cs roma tomato", "en")
+    first.words.append("extra")
+    assert lines.read("3 cs roma tomato", "en").words == ["roma", "tomato"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz ,.'!?0123456789\n", max_size=80))
+def test_intent_prefilter_changes_no_decision(text: str) -> None:
+    fast = intent.classify(text)
+    original = intent._may_match
+    try:
+        intent._may_match = lambda runs, heads: True  # type: ignore[assignment]
+        slow = intent.classify(text)
+    finally:
+        intent._may_match = original  # type: ignore[assignment]
+    assert fast == slow
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["as usual for friday", "can't wait, send 2 cs tmrw", "forget it", "never mind the usual", "auto-reply: out of office"],
+)
+def test_intent_prefilter_changes_no_decision_on_cue_phrases(text: str) -> None:
+    fast = intent.classify(text)
+    original = intent._may_match
+    try:
+        intent._may_match = lambda runs, heads: True  # type: ignore[assignment]
+        slow = intent.classify(text)
+    finally:
+        intent._may_match = original  # type: ignore[assignment]
+    assert fast == slow
+
+
+def test_spellings_with_one_catalog_reading_share_a_search_and_match_a_fresh_index() -> None:
+    warm = index(PRODUCE_US, "en-US")
+    keep = ("T-PLUM-CS",)
+    warm.search(["tomatoes", "plum"], keep=keep)
+    assert _skus(warm.search(["tomato", "plum"], keep=keep)) == _skus(
+        index(PRODUCE_US, "en-US").search(["tomato", "plum"], keep=keep)
+    )
+
+
+def test_scratch_arrays_leave_no_trace_between_searches() -> None:
+    idx = index(PRODUCE_US, "en-US")
+    fresh = index(PRODUCE_US, "en-US")
+    idx.search(["onion", "red", "tomato", "lime"], keep=())
+    assert _skus(idx.search(["lemon"], keep=())) == _skus(fresh.search(["lemon"], keep=()))
+    assert not any(scratch.any() for scratch in idx._scratch())
+
+
+def test_searches_from_several_threads_agree_with_one_thread() -> None:
+    idx = index(PRODUCE_US, "en-US")
+    queries = [["tomato"], ["onion", "red"], ["lime"], ["lemon"], ["milk"], ["egg", "xl"]] * 20
+    expected = [_skus(index(PRODUCE_US, "en-US")._search(q, (), 24, ())) for q in queries]
+    results: list[list[list[str]]] = [[] for _ in range(4)]
+
+    def work(k: int) -> None:
+        results[k] = [_skus(idx._search(q, (), 24, ())) for q in queries]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r == expected for r in results)
