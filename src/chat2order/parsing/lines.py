@@ -513,7 +513,7 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
     if primary is not None and not catalog and primary.kind is None and not primary.multiplier:
         # "10 sourdough loaves", "2 parsley bunches": the packaging word after the product is the unit.
         last = max((k for k in range(primary.end, n) if not used[k] and _WORD.match(toks[k])), default=None)
-        hit = unit_word(low[last]) if last is not None else None
+        hit = table_word(low[last]) if last is not None else None  # only a packaging word counts here
         product_left = last is not None and any(
             not used[k] and _WORD.match(toks[k]) and low[k] not in grammar.filler(lang) for k in range(primary.end, last)
         )
