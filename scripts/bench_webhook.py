@@ -76,11 +76,30 @@ def _drop_database(name: str) -> None:
     admin.dispose()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (gunicorn's workers), from /proc (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    try:
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    total = 0.0
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -100,7 +119,8 @@ def main() -> int:
     }
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
-         "--workers", str(args.workers), "--threads", "8", "--log-level", "warning", "chat2order.web:create_app()"],
+         "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
+         "chat2order.web:create_app()"],
         env=env,
         cwd=ROOT,
     )
@@ -133,10 +153,14 @@ def main() -> int:
                 response.read()
                 return time.perf_counter() - started, response.status
 
+        post(count + 1_000_000)  # warm each worker's pools before counting
+        post(count + 1_000_001)
+        cpu_before = _cpu_seconds(server.pid)
         started = time.perf_counter()
         with ThreadPoolExecutor(args.concurrency) as pool:
             results = list(pool.map(post, range(count)))
         elapsed = time.perf_counter() - started
+        server_cpu = _cpu_seconds(server.pid) - cpu_before
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -160,7 +184,7 @@ def main() -> int:
     conn.delete("rq:queue:chat2order")
 
     latencies = sorted(r[0] * 1000 for r in results)
-    distinct = len({i - 7 if i % 10 == 9 else i for i in range(count)})
+    distinct = len({i - 7 if i % 10 == 9 else i for i in range(count)}) + 2  # + the two warm-up posts
     figures = {
         "webhooks": count,
         "concurrency": args.concurrency,
@@ -169,6 +193,8 @@ def main() -> int:
         "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 2),
         "max_ms": round(latencies[-1], 2),
         "per_s": round(count / elapsed, 1),
+        # CPU of the gunicorn processes only (PostgreSQL, Redis and this client are not counted).
+        "server_cpu_ms_per_webhook": round(1000 * server_cpu / count, 2),
         "distinct_messages": distinct,
         "stored": stored,
         "lost": max(0, distinct - stored),

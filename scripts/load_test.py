@@ -17,19 +17,30 @@ chefs' signed "yes" replies, sent as soon as the chef's confirmation was handed 
 parsing, confirmations and dispatch run while webhooks keep arriving. `--auto-confirm` makes the supplier
 confirm by itself instead (all webhooks are orders then).
 
+Two ways to send, which measure different things (do not compare their latencies as if they were one):
+- closed loop (default): every connection sends its next webhook as soon as the previous one was answered,
+  so the run measures the saturation throughput, and the latency is mostly queueing at that saturation
+  (Little's law: `--concurrency` / throughput);
+- open loop (`--rate R`): webhooks arrive on a fixed schedule, R per second, sent over up to `--concurrency`
+  connections; each latency is measured from the webhook's *scheduled* send time, so a server (or client)
+  that falls behind shows up as latency instead of silently lowering the rate (no coordinated omission).
+  A chef's "yes" takes the next free slot of the schedule once the confirmation reached the stand-in.
+
 Then it waits (bounded by `--timeout`) for the pipeline to settle and checks the counts at the receivers and
 in the database: every distinct MessageSid stored exactly once, one order per order message, every order
 confirmed and dispatched, every outbox row sent once (stand-in messages grouped by outbox id, sink mails
 grouped by Message-ID). It prints the figures (`--json`: one JSON object) and never asserts on time.
 
     .venv/bin/python scripts/load_test.py --count 500 --json
-    .venv/bin/python scripts/load_test.py                      # 10,000 webhooks at 50 connections
+    .venv/bin/python scripts/load_test.py                      # 10,000 webhooks at 50 connections, closed loop
+    .venv/bin/python scripts/load_test.py --rate 150           # the same webhooks arriving at 150/s
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import csv
 import hashlib
 import json
@@ -249,6 +260,7 @@ class Post:
     kind: str  # order, redelivery, reply
     sid: str
     raw: bytes
+    scheduled: float | None = None  # open loop: perf_counter of its slot; latency counts from here
 
 
 @dataclass
@@ -293,7 +305,8 @@ class Client:
                     writer.write(post.raw)
                     status, close = await self._response(reader)  # type: ignore[arg-type]
                     now = time.perf_counter()
-                    self.results.append(Result(post.kind, status, now - started, now))
+                    since = post.scheduled if post.scheduled is not None else started
+                    self.results.append(Result(post.kind, status, now - since, now))
                     if close:
                         writer.close()
                         reader = writer = None
@@ -383,30 +396,65 @@ class ReplyFeeder:
 
 
 async def run_load(client: Client, orders: list[Post], feeder: ReplyFeeder | None, expect_replies: int,
-                   reply_deadline: float) -> float:
+                   reply_deadline: float, rate: float = 0.0) -> float:
+    """Send `orders` (and the chefs' replies as they become due); closed loop, or open loop at `rate`/s."""
     queue: asyncio.Queue[Post | None] = asyncio.Queue()
-    for post in orders:
-        queue.put_nowait(post)
+    pending_orders: collections.deque[Post] = collections.deque(orders)
+    pending_replies: collections.deque[Post] = collections.deque()
+    stop = asyncio.Event()
+
+    def submit(posts: list[Post]) -> None:
+        if rate > 0:
+            pending_replies.extend(posts)
+        else:
+            for post in posts:
+                queue.put_nowait(post)
+
+    if rate <= 0:
+        submit(list(pending_orders))
+        pending_orders.clear()
     started = time.perf_counter()
     workers = [asyncio.create_task(client.worker(queue)) for _ in range(client.concurrency)]
+    scheduler = (asyncio.create_task(open_loop(queue, pending_orders, pending_replies, rate, stop, started))
+                 if rate > 0 else None)
     if feeder is not None:
         loop = asyncio.get_running_loop()
         quiet = 0  # polls in a row with nothing left that could still ask for a reply
         while len(feeder.answered) < expect_replies and time.monotonic() < reply_deadline and quiet < 3:
             due = await loop.run_in_executor(None, feeder.due)
-            for post in due:
-                queue.put_nowait(post)
-            if due or not queue.empty():
+            submit(due)
+            if due or not queue.empty() or pending_orders or pending_replies:
                 quiet = 0
             else:
                 state = await loop.run_in_executor(None, settled, feeder.url)
                 quiet = quiet + 1 if not state["unprocessed"] and not state["outbox_pending"] else 0
             await asyncio.sleep(0.25)
+    stop.set()
+    if scheduler is not None:
+        await scheduler
     for _ in workers:
         queue.put_nowait(None)
     await asyncio.gather(*workers)
     client.started = started
     return time.perf_counter() - started
+
+
+async def open_loop(queue: asyncio.Queue[Post | None], orders: collections.deque[Post],
+                    replies: collections.deque[Post], rate: float, stop: asyncio.Event, t0: float) -> None:
+    """Hand one webhook to the connections every 1/rate s, on a schedule fixed in advance; a chef's reply
+    takes the next slot before the next order. A slot with nothing to send stays empty."""
+    slot = 0
+    while orders or replies or not stop.is_set():
+        at = t0 + slot / rate
+        delay = at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        slot += 1
+        source = replies if replies else orders
+        if source:
+            post = source.popleft()
+            post.scheduled = at
+            queue.put_nowait(post)
 
 
 # --- settling and counting -------------------------------------------------------------------------------------
@@ -535,6 +583,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000, help="webhooks to send (orders + replies)")
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="open loop: webhooks per second on a fixed schedule (default 0: closed loop)")
     parser.add_argument("--workers", type=int, default=2, help="`chat2order worker` processes")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--redeliver-every", type=int, default=20, help="one order post in N is a redelivery")
@@ -589,7 +639,7 @@ def main() -> int:
             posts, order_sids = order_posts(client, webhook_url, demo, n_orders, redeliveries, rng)
             feeder = None if args.auto_confirm else ReplyFeeder(url, client, webhook_url, demo.supplier_phone)
             expect_replies = min(n_orders, count - n_order_posts)
-            elapsed = asyncio.run(run_load(client, posts, feeder, expect_replies, deadline))
+            elapsed = asyncio.run(run_load(client, posts, feeder, expect_replies, deadline, args.rate))
             state = wait_settled(url, deadline, expect_done=True)
             figures = count_check(url, order_sids, {sid_for("yes", o) for o in (feeder.answered if feeder else ())},
                                   twilio, sink)
@@ -608,6 +658,9 @@ def main() -> int:
     burst_seconds = max((r.done for r in burst), default=client.started) - client.started
     result = {
         "webhooks": len(client.results),
+        # closed: as fast as the connections go (saturation); open: arrivals at `rate`/s, latency from schedule.
+        "mode": "open" if args.rate > 0 else "closed",
+        "rate": args.rate or None,
         "concurrency": args.concurrency,
         "order_posts": sum(1 for r in client.results if r.kind == "order"),
         "redeliveries": sum(1 for r in client.results if r.kind == "redelivery"),

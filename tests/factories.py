@@ -197,6 +197,15 @@ class OutboundMessageFactory(Base):
     sent_at = None
 
 
+class WatermarkFactory(Base):
+    class Meta:
+        model = tables.Watermark
+
+    name = factory.Sequence(lambda n: f"sweep-{n}")
+    at = factory.Faker("date_time_this_month", tzinfo=dt.timezone.utc)
+    updated_at = factory.Faker("date_time_this_month", tzinfo=dt.timezone.utc)
+
+
 _ALL: list[Any] = [
     SupplierFactory,
     CatalogItemFactory,
@@ -208,6 +217,7 @@ _ALL: list[Any] = [
     OrderFactory,
     OrderLineFactory,
     OutboundMessageFactory,
+    WatermarkFactory,
 ]
 
 __all__ = [f.__name__ for f in _ALL] + ["bind", "Decimal"]

@@ -49,6 +49,10 @@ class Settings:
     rate_limit: str = "120/minute"
     # How long a send may take before another worker treats the row as abandoned and recovers it.
     dispatch_lease_seconds: int = 60
+    # Inbound Twilio messages missed while we answered errors (database down) are fetched from Twilio's
+    # message log this often by the worker (0 = never), the first time over the last lookback hours.
+    twilio_reconcile_seconds: int = 300
+    twilio_reconcile_lookback_hours: int = 24
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -82,6 +86,8 @@ class Settings:
             max_content_length=int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
             rate_limit=env.get("RATE_LIMIT", "120/minute"),
             dispatch_lease_seconds=int(env.get("DISPATCH_LEASE_SECONDS", "60")),
+            twilio_reconcile_seconds=int(env.get("TWILIO_RECONCILE_SECONDS") or 300),
+            twilio_reconcile_lookback_hours=int(env.get("TWILIO_RECONCILE_LOOKBACK_HOURS") or 24),
         )
 
     @property
@@ -92,6 +98,11 @@ class Settings:
     @property
     def embedded_queue(self) -> bool:
         return not self.redis_url
+
+    @property
+    def twilio_rest_configured(self) -> bool:
+        """Both REST credentials are set: we send through Twilio and can read its message log."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
 
     @property
     def mail_domain(self) -> str:

@@ -1,6 +1,6 @@
 """Background jobs: module-level functions that take ids, and the queues that run them after commit.
 
-Job functions (`process_message`, `deliver`, `relay_outbox`, `morning_sheets`) use the process-wide
+Job functions (`process_message`, `deliver`, `relay_outbox`, `morning_sheets`, `reconcile_twilio`) use the process-wide
 runtime (`set_runtime` / `get_runtime`) and import their service lazily, so importing this module is
 cheap and the RQ worker resolves them by dotted name. Every job is idempotent: the services check the
 rows' state, so running one twice does no harm; the queues still avoid running the same work twice at
@@ -96,12 +96,29 @@ def _run_morning_sheets(rt: Runtime) -> int:
     return int(dispatch.morning_sheets(rt))
 
 
+def _run_reconcile_twilio(rt: Runtime) -> int:
+    """Store inbound messages Twilio holds that we never stored (webhook refused while the database was down)."""
+    from chat2order.channels.twilio_history import TwilioHistory
+    from chat2order.ordering import reconcile
+
+    if not rt.settings.twilio_rest_configured:
+        return 0
+    source = TwilioHistory.from_settings(rt.settings)
+    try:
+        result = reconcile.reconcile(rt, source)
+    finally:
+        source.close()
+    # A failed read was logged and left the watermark where it was: the next periodic run reads it again.
+    return result.stored
+
+
 # name -> (implementation, number of integer ids it takes)
 JOBS: dict[str, tuple[Callable[..., Any], int]] = {
     "process_message": (_run_process_message, 1),
     "deliver": (_run_deliver, 1),
     "relay_outbox": (_run_relay_outbox, 0),
     "morning_sheets": (_run_morning_sheets, 0),
+    "reconcile_twilio": (_run_reconcile_twilio, 0),
 }
 
 
@@ -187,6 +204,11 @@ def relay_outbox() -> int:
 def morning_sheets() -> int:
     """Send the suppliers' morning order sheets that are due."""
     return int(observed("morning_sheets", _run_morning_sheets)(get_runtime()))
+
+
+def reconcile_twilio() -> int:
+    """Fetch inbound messages Twilio has and we missed, through the webhook's intake path."""
+    return int(observed("reconcile_twilio", _run_reconcile_twilio)(get_runtime()))
 
 
 def _validated(job_name: str, ids: Sequence[Any]) -> tuple[int, ...]:

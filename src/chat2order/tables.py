@@ -282,3 +282,15 @@ class OutboundMessage(Base):
 
     order: Mapped[Order | None] = relationship()
     inbound_message: Mapped[InboundMessage | None] = relationship()
+
+
+class Watermark(Base):
+    """How far a periodic sweep got (e.g. `twilio_reconcile`): the next run starts from here, so a failed
+    run that never advanced it is simply done again."""
+
+    __tablename__ = "watermarks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

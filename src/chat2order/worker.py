@@ -11,7 +11,8 @@ assume a job lives until its timeout (+60 s) before calling it abandoned. `WarmW
 small thread instead and keeps the heartbeat TTL short, and maintenance runs every few seconds: a worker
 killed mid-job has its job requeued by another worker within about `monitor + 10 + maintenance` seconds
 (20 s with the defaults, plus the first retry's 5 s backoff) instead of RQ's default minutes. Maintenance also enqueues `relay_outbox` (and
-`morning_sheets` once a minute), so pending outbox rows are republished even after Redis lost its queue.
+`morning_sheets` once a minute), so pending outbox rows are republished even after Redis lost its queue, and
+`reconcile_twilio` every `TWILIO_RECONCILE_SECONDS` (inbound messages Twilio holds that we never stored).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rq.worker import SimpleWorker, WorkerStatus
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from rq.job import Job
     from rq.queue import Queue
 
+    from chat2order.config import Settings
     from chat2order.jobs import JobQueue
     from chat2order.runtime import Runtime
 
@@ -41,13 +44,15 @@ SHEETS_EVERY = 60.0
 class WarmWorker(SimpleWorker):
     """An RQ SimpleWorker with a heartbeat thread, short TTLs and a periodic outbox relay."""
 
-    def __init__(self, *args: Any, relay_queue: JobQueue | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, relay_queue: JobQueue | None = None, reconcile_every: float = 0.0, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
         kwargs.setdefault("job_monitoring_interval", MONITOR_INTERVAL)
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         super().__init__(*args, **kwargs)
         self.relay_queue = relay_queue
-        self._last_sheets = 0.0
+        self.periodic = Periodic(reconcile_every=reconcile_every)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return int(self.job_monitoring_interval) + 10
@@ -76,22 +81,49 @@ class WarmWorker(SimpleWorker):
         if self.relay_queue is None:
             return
         try:
-            self.relay_queue.enqueue("relay_outbox")
-            if time.monotonic() - self._last_sheets >= SHEETS_EVERY:
-                self._last_sheets = time.monotonic()
-                self.relay_queue.enqueue("morning_sheets")
+            for job_name in self.periodic.due():
+                self.relay_queue.enqueue(job_name)
         except Exception:
             log.exception("could not enqueue the periodic relay")
 
 
-class Ticker:
-    """The embedded default's clock: enqueues `relay_outbox` every few seconds and `morning_sheets` every
-    minute into the in-process queue, from a daemon thread of `chat2order serve`."""
+class Periodic:
+    """Which periodic jobs are due at a tick: `relay_outbox` every tick, `morning_sheets` every
+    `sheets_every` seconds, `reconcile_twilio` every `reconcile_every` seconds (0 = never); each of the
+    latter also at the first tick, so a restarted process catches up at once."""
 
-    def __init__(self, runtime: Runtime, *, relay_every: float = 5.0, sheets_every: float = SHEETS_EVERY) -> None:
+    def __init__(
+        self, *, sheets_every: float = SHEETS_EVERY, reconcile_every: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.every = {"morning_sheets": sheets_every, "reconcile_twilio": reconcile_every}
+        self.clock = clock
+        self._last: dict[str, float] = {}
+
+    def due(self) -> list[str]:
+        now = self.clock()
+        names = ["relay_outbox"]
+        for name, every in self.every.items():
+            if every and (name not in self._last or now - self._last[name] >= every):
+                self._last[name] = now
+                names.append(name)
+        return names
+
+
+class Ticker:
+    """The embedded default's clock: enqueues the `Periodic` jobs (relay every few seconds, morning sheets
+    every minute, Twilio reconciliation) into the in-process queue, from a daemon thread of `chat2order serve`."""
+
+    def __init__(
+        self, runtime: Runtime, *, relay_every: float = 5.0, sheets_every: float = SHEETS_EVERY,
+        reconcile_every: float | None = None,
+    ) -> None:
         self.runtime = runtime
         self.relay_every = relay_every
-        self.sheets_every = sheets_every
+        self.periodic = Periodic(
+            sheets_every=sheets_every,
+            reconcile_every=reconcile_interval(runtime.settings) if reconcile_every is None else reconcile_every,
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -100,13 +132,10 @@ class Ticker:
         self._thread.start()
 
     def _run(self) -> None:
-        last_sheets = 0.0
         while not self._stop.wait(self.relay_every):
             try:
-                self.runtime.queue.enqueue("relay_outbox")
-                if time.monotonic() - last_sheets >= self.sheets_every:
-                    last_sheets = time.monotonic()
-                    self.runtime.queue.enqueue("morning_sheets")
+                for job_name in self.periodic.due():
+                    self.runtime.queue.enqueue(job_name)
             except Exception:
                 log.exception("ticker could not enqueue")
 
@@ -114,6 +143,11 @@ class Ticker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def reconcile_interval(settings: Settings) -> float:
+    """Seconds between Twilio reconciliations; 0 (off) without Twilio REST credentials to read the log with."""
+    return float(settings.twilio_reconcile_seconds) if settings.twilio_rest_configured else 0.0
 
 
 def warm_up(runtime: Runtime) -> None:

@@ -1,10 +1,14 @@
 """A local stand-in for Twilio's REST API (Messages resource), real HTTP on loopback.
 
 Speaks enough of `/2010-04-01/Accounts/{AccountSid}/Messages.json` for the real `twilio` client: create
-(form POST, HTTP basic auth), list (To/From filters, newest first, paged with `next_page_uri`) and fetch.
+(form POST, HTTP basic auth), list (To/From and `DateSent>`/`DateSent<` filters, newest first, paged with
+`next_page_uri` carrying `Page` and `PageToken` like Twilio's) and fetch. `receive_inbound` puts an inbound
+message (a chef's SMS to one of our numbers) in the log, as Twilio keeps the ones whose webhook failed.
+Like Twilio's documented behaviour, the `DateSent` filters compare whole days (UTC), so a client must
+filter by the exact time itself.
 It behaves like Twilio where the project depends on it: error 21610 for opted-out recipients, 21617 for a
-body over 1,600 characters, 20003 for bad credentials. Faults can be injected: the next N creates fail with
-a status, or a create is stored and its response delayed (so the client times out or is killed while
+body over 1,600 characters, 20003 for bad credentials. Faults can be injected: the next N creates (or list pages) fail
+with a status, or a create is stored and its response delayed (so the client times out or is killed while
 Twilio already holds the message). `send_status_callbacks` posts signed callbacks like Twilio does.
 
     with TwilioStandIn() as twilio:
@@ -44,9 +48,13 @@ class StoredMessage:
     user_agent: str = ""
     content_sid: str | None = None
     content_variables: dict[str, str] | None = None
+    direction: str = "outbound-api"
+    date_sent: dt.datetime | None = None
+    num_media: int = 0
 
     def resource(self) -> dict[str, Any]:
         stamp = format_datetime(self.date_created, usegmt=True)
+        uri = f"{API}{self.account_sid}/Messages/{self.sid}"
         return {
             "sid": self.sid,
             "account_sid": self.account_sid,
@@ -55,19 +63,19 @@ class StoredMessage:
             "from": self.from_,
             "body": self.body,
             "status": self.status,
-            "direction": "outbound-api",
+            "direction": self.direction,
             "date_created": stamp,
             "date_updated": stamp,
-            "date_sent": None,
+            "date_sent": format_datetime(self.date_sent, usegmt=True) if self.date_sent else None,
             "num_segments": str(max(1, -(-len(self.body) // 153))),
-            "num_media": "0",
+            "num_media": str(self.num_media),
             "price": None,
             "price_unit": "USD",
             "error_code": None,
             "error_message": None,
             "messaging_service_sid": None,
-            "uri": f"{API}{self.account_sid}/Messages/{self.sid}.json",
-            "subresource_uris": {},
+            "uri": f"{uri}.json",
+            "subresource_uris": {"media": f"{uri}/Media.json", "feedback": f"{uri}/Feedback.json"},
         }
 
 
@@ -91,7 +99,9 @@ class TwilioStandIn:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._messages: list[StoredMessage] = []
+        self._inbound: list[StoredMessage] = []
         self._faults: list[_Fault] = []
+        self._list_faults: list[_Fault] = []
         self.requests: list[tuple[str, str]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -142,6 +152,35 @@ class TwilioStandIn:
         with self._lock:
             self._faults.append(_Fault(status, code, count))
 
+    def fail_next_lists(self, count: int, status: int = 500, code: int | None = None) -> None:
+        """The next `count` GETs of the Messages list (any page) answer `status` with a Twilio error body."""
+        with self._lock:
+            self._list_faults.append(_Fault(status, code, count))
+
+    def receive_inbound(
+        self, from_: str, to: str, body: str, *, sent_at: dt.datetime | None = None, num_media: int = 0
+    ) -> StoredMessage:
+        """An inbound message in the log, as if a chef had texted `to` (its webhook is not sent here)."""
+        sent = (sent_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+        message = StoredMessage(
+            sid="SM" + secrets.token_hex(16), account_sid=self.account_sid, to=to, from_=from_, body=body,
+            status_callback=None, date_created=sent, status="received", direction="inbound", date_sent=sent,
+            num_media=num_media,
+        )
+        with self._lock:
+            self._inbound.append(message)
+        return message
+
+    @property
+    def inbound(self) -> list[StoredMessage]:
+        with self._lock:
+            return list(self._inbound)
+
+    @property
+    def list_requests(self) -> list[str]:
+        """Paths (with query) of every GET of the Messages list, in order."""
+        return [path for method, path in self.requests if method == "GET" and "/Messages.json" in path]
+
     def send_status_callbacks(
         self, sid: str, statuses: Iterable[str], *, error_code: int | None = None, timeout: float = 5.0
     ) -> list[int]:
@@ -174,9 +213,9 @@ class TwilioStandIn:
         return results
 
     # -- request handling ------------------------------------------------------------------------
-    def _take_fault(self) -> _Fault | None:
+    def _take_fault(self, faults: list[_Fault] | None = None) -> _Fault | None:
         with self._lock:
-            for fault in self._faults:
+            for fault in self._faults if faults is None else faults:
                 if fault.remaining > 0:
                     fault.remaining -= 1
                     return fault
@@ -226,17 +265,23 @@ class TwilioStandIn:
     def _list(self, account_sid: str, query: dict[str, str]) -> dict[str, Any]:
         page_size = max(1, min(1000, int(query.get("PageSize", "50"))))
         page = max(0, int(query.get("Page", "0")))
+        after, before = _day(query.get("DateSent>")), _day(query.get("DateSent<"))
+        with self._lock:
+            everything = sorted(self._messages + self._inbound, key=lambda m: m.date_sent or m.date_created)
         wanted = [
             m
-            for m in reversed(self.messages)
+            for m in reversed(everything)
             if m.account_sid == account_sid
             and (not query.get("To") or m.to == query["To"])
             and (not query.get("From") or m.from_ == query["From"])
+            and (after is None or (m.date_sent or m.date_created).date() >= after)
+            and (before is None or (m.date_sent or m.date_created).date() <= before)
         ]
         chunk = wanted[page * page_size : (page + 1) * page_size]
         base = f"{API}{account_sid}/Messages.json"
-        keep = {k: v for k, v in query.items() if k in ("To", "From", "PageSize")}
+        keep = {k: v for k, v in query.items() if k in ("To", "From", "DateSent>", "DateSent<", "PageSize")}
         has_next = (page + 1) * page_size < len(wanted)
+        token = {"PageToken": f"PA{chunk[-1].sid}"} if has_next and chunk else {}
         return {
             "messages": [m.resource() for m in chunk],
             "page": page,
@@ -246,8 +291,13 @@ class TwilioStandIn:
             "uri": f"{base}?{urlencode({**keep, 'Page': page})}",
             "first_page_uri": f"{base}?{urlencode({**keep, 'Page': 0})}",
             "previous_page_uri": None,
-            "next_page_uri": f"{base}?{urlencode({**keep, 'Page': page + 1})}" if has_next else None,
+            "next_page_uri": f"{base}?{urlencode({**keep, 'Page': page + 1, **token})}" if has_next else None,
         }
+
+
+def _day(value: str | None) -> dt.date | None:
+    """The day of a `DateSent` filter value (`YYYY-MM-DD` or the client's `YYYY-MM-DDTHH:MM:SSZ`)."""
+    return dt.date.fromisoformat(value[:10]) if value else None
 
 
 def _error(code: int, message: str, status: int = 400) -> dict[str, Any]:
@@ -320,6 +370,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(401, _error(20003, "Authentication Error - invalid username", 401))
         query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
         if resource == "Messages.json":
+            fault = self.owner._take_fault(self.owner._list_faults)
+            if fault is not None:
+                return self._reply(fault.status, _error(fault.code or 20500, "Injected fault", status=fault.status))
             return self._reply(200, self.owner._list(account_sid, query))
         if resource.startswith("Messages/") and resource.endswith(".json"):
             sid = resource[len("Messages/"):-len(".json")]

@@ -53,9 +53,10 @@ def receivers(load_test: ModuleType) -> Iterator[tuple[TwilioStandIn, SmtpSink]]
         yield twilio, sink
 
 
+@pytest.mark.parametrize("rate", [0.0, 40.0], ids=["closed_loop", "open_loop"])
 def test_webhooks_under_concurrency_become_orders_confirmed_and_dispatched_exactly_once(
     load_test: ModuleType, receivers: tuple[TwilioStandIn, SmtpSink], pg_url: str, pg_engine: Engine,
-    committed_pg: sessionmaker[Session], tmp_path: Path,
+    committed_pg: sessionmaker[Session], tmp_path: Path, rate: float,
 ) -> None:
     twilio, sink = receivers
     demo = load_test.load_data(pg_url, ORDERS, auto_confirm=False)
@@ -76,7 +77,7 @@ def test_webhooks_under_concurrency_become_orders_confirmed_and_dispatched_exact
     try:
         posts, order_sids = load_test.order_posts(client, webhook, demo, ORDERS, REDELIVERIES, random.Random(3))
         deadline = time.monotonic() + 240
-        asyncio.run(load_test.run_load(client, posts, feeder, ORDERS, deadline))
+        asyncio.run(load_test.run_load(client, posts, feeder, ORDERS, deadline, rate))
         state = load_test.wait_settled(pg_url, deadline, expect_done=True)
         figures = load_test.count_check(pg_url, order_sids, {load_test.sid_for("yes", o) for o in feeder.answered},
                                         twilio, sink)
@@ -94,6 +95,49 @@ def test_webhooks_under_concurrency_become_orders_confirmed_and_dispatched_exact
     assert figures["orders"] == figures["confirmed"] == figures["dispatched"] == ORDERS
     assert figures["sheet_emails_received"] == ORDERS
     assert figures["sms_received"] == 2 * ORDERS  # a confirmation and a "confirmed" answer per chef
+
+
+def test_open_loop_hands_out_posts_on_a_fixed_schedule_replies_first(load_test: ModuleType) -> None:
+    import collections
+
+    orders = collections.deque(load_test.Post("order", f"SM{i}", b"") for i in range(3))
+    replies = collections.deque([load_test.Post("reply", "SMyes", b"")])
+    queue: asyncio.Queue = asyncio.Queue()
+    stop = asyncio.Event()
+    stop.set()
+    t0 = time.perf_counter()
+
+    asyncio.run(load_test.open_loop(queue, orders, replies, 1000.0, stop, t0))
+
+    sent = [queue.get_nowait() for _ in range(queue.qsize())]
+    assert [post.sid for post in sent] == ["SMyes", "SM0", "SM1", "SM2"]
+    assert [post.scheduled for post in sent] == [t0 + slot / 1000.0 for slot in range(4)]
+
+
+def test_latency_of_a_scheduled_post_counts_from_its_slot_not_from_when_it_was_sent(load_test: ModuleType) -> None:
+    async def scenario() -> list:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = load_test.Client(port, "/twilio/sms", 1)
+        late = load_test.Post("order", "SM1", b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+                              scheduled=time.perf_counter() - 5.0)  # its slot passed while the client was busy
+        queue: asyncio.Queue = asyncio.Queue()
+        queue.put_nowait(late)
+        queue.put_nowait(None)
+        async with server:
+            await client.worker(queue)
+        return client.results
+
+    [result] = asyncio.run(scenario())
+
+    assert result.status == 200
+    assert result.seconds >= 5.0  # the wait for a free connection is part of the latency
 
 
 @pytest.mark.redis

@@ -1,4 +1,5 @@
-"""`chat2order serve`, `chat2order worker` and `chat2order twilio sign`: run the processes, sign test webhooks.
+"""`chat2order serve`, `chat2order worker` and `chat2order twilio sign|reconcile`: run the processes, sign test
+webhooks, fetch inbound messages Twilio holds that we never stored.
 
 `serve` in the embedded default (no REDIS_URL) runs werkzeug's threaded server in one process, because the
 in-process job queue and its relay ticker live in that process (and SQLite wants one writer process);
@@ -123,7 +124,7 @@ def worker(env: Env, burst: bool, queue_name: str, warm: bool) -> None:
     _configure_logging(env, "worker")
     from chat2order.jobs import RQQueue
     from chat2order.ordering.intake import requeue_received
-    from chat2order.worker import WarmWorker, warm_up
+    from chat2order.worker import WarmWorker, reconcile_interval, warm_up
 
     if settings.metrics_port:
         from prometheus_client import start_http_server
@@ -136,7 +137,9 @@ def worker(env: Env, burst: bool, queue_name: str, warm: bool) -> None:
     if warm:
         warm_up(rt)
     requeue_received(rt, older_than=dt.timedelta(seconds=30))
-    rq_worker = WarmWorker(queue.queues, connection=queue.connection, relay_queue=queue)
+    rq_worker = WarmWorker(
+        queue.queues, connection=queue.connection, relay_queue=queue, reconcile_every=reconcile_interval(settings)
+    )
     # RQ's own lines (every job twice, plus each relay tick) stay at WARNING unless RQ_LOG_LEVEL says
     # otherwise: `chat2order.jobs` writes one line per job with its message id instead.
     log.info("worker listening on queue %s", queue_name)
@@ -145,7 +148,7 @@ def worker(env: Env, burst: bool, queue_name: str, warm: bool) -> None:
 
 @click.group("twilio")
 def twilio() -> None:
-    """Twilio helpers: sign a webhook request to try it locally."""
+    """Twilio helpers: sign a webhook request to try it locally; reconcile missed inbound messages."""
 
 
 @twilio.command("sign")
@@ -167,6 +170,49 @@ def sign(env: Env, url: str, params: tuple[str, ...], token: str | None) -> None
             raise UserError(f"expected k=v, got {param!r}")
         pairs.append((name, value))
     click.echo(compute(url, pairs, token))
+
+
+@twilio.command("reconcile")
+@click.option("--since", "since_text", default=None, metavar="ISO-TIME",
+              help="Sweep from this UTC time (e.g. 2026-11-27T22:00) and leave the watermark alone.")
+@click.option("--hours", type=float, default=None, help="Sweep the last N hours (leaves the watermark alone).")
+@click.option("--number", "numbers", multiple=True, help="Only this number (E.164 or whatsapp:+...); repeatable.")
+@pass_env
+def reconcile(env: Env, since_text: str | None, hours: float | None, numbers: tuple[str, ...]) -> None:
+    """Store inbound SMS/WhatsApp that Twilio holds and we do not (webhooks refused while the database was
+    down), through the webhook's own intake; without --since/--hours from the stored watermark onwards."""
+    from chat2order.channels.twilio_history import TwilioHistory
+    from chat2order.ordering import reconcile as service
+
+    settings = env.settings
+    if not settings.twilio_rest_configured:
+        raise UserError("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to read Twilio's message log")
+    if since_text and hours is not None:
+        raise UserError("give --since or --hours, not both")
+    since = None
+    if since_text:
+        try:
+            since = dt.datetime.fromisoformat(since_text)
+        except ValueError as exc:
+            raise UserError(f"--since: not an ISO time: {since_text!r}") from exc
+        since = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+    elif hours is not None:
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)
+    _configure_logging(env, "cli")
+    rt = _runtime(env)
+    source = TwilioHistory.from_settings(settings)
+    try:
+        result = service.reconcile(rt, source, since=since, numbers=list(numbers) or None)
+    finally:
+        source.close()
+        rt.close()  # the embedded default processes what was stored before exiting
+    click.echo(
+        f"since {result.since.isoformat()}: {result.seen} inbound messages at Twilio, {result.stored} stored now, "
+        f"{result.already} already stored, {result.refused} refused; {len(result.numbers)} numbers read"
+        + (f", FAILED: {', '.join(result.failed)}" if result.failed else "")
+    )
+    if result.failed:
+        sys.exit(1)
 
 
 COMMANDS = [serve, worker, twilio]

@@ -5,17 +5,22 @@ Supplier, in order: the hint of an authenticated channel; the address written to
 `inbound_phone` or `inbound_email`, or `orders+<slug>@<one of our mail domains>`); for a known contact
 writing to a shared number, the restaurant's only supplier or the one its text names unambiguously.
 Contact: the hint, else the sender's E.164 number (`whatsapp:` stripped) or email address.
+
+The common case, a text from a `+E.164` number to a supplier's number, is answered by one Core query that
+reads only ids (the webhook's hot path: two ORM entity loads cost more CPU than everything else it does);
+the ORM objects are loaded only when a side effect needs them (`Routing.contact`, `Routing.supplier`).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, false, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from chat2order import phones
@@ -42,36 +47,91 @@ LEGAL_SUFFIXES = frozenset(
 class Routing:
     """Who wrote, for which restaurant, to which supplier, and what to do with the message."""
 
-    contact: Contact | None = None
+    contact_id: int | None = None
     restaurant_id: int | None = None
-    supplier: Supplier | None = None
+    supplier_id: int | None = None
     status: str = RECEIVED
     error: str | None = None
     keyword: optout.Keyword | None = None
+    contact_opted_out: bool = False
+    session: Session | None = field(default=None, repr=False, compare=False)
+    _loaded: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
-    def contact_id(self) -> int | None:
-        return self.contact.id if self.contact is not None else None
+    def contact(self) -> Contact | None:
+        """The contact row (loaded on first use; the session's identity map makes a second use free)."""
+        return self._load("contact", Contact, self.contact_id)
 
     @property
-    def supplier_id(self) -> int | None:
-        return self.supplier.id if self.supplier is not None else None
+    def supplier(self) -> Supplier | None:
+        return self._load("supplier", Supplier, self.supplier_id)
 
+    def _load(self, key: str, model: Any, row_id: int | None) -> Any:
+        if row_id is None:
+            return None
+        if key not in self._loaded:
+            assert self.session is not None, "routing made without a session"
+            self._loaded[key] = self.session.get(model, row_id)
+        return self._loaded[key]
+
+    def _set_contact(self, contact: Contact | None) -> None:
+        self._loaded["contact"] = contact
+        self.contact_id = contact.id if contact is not None else None
+        self.contact_opted_out = bool(contact is not None and contact.sms_opted_out)
+
+    def _set_supplier(self, supplier: Supplier | None) -> None:
+        self._loaded["supplier"] = supplier
+        self.supplier_id = supplier.id if supplier is not None else None
 
 
 def route(session: Session, incoming: Incoming, mail_domains: Iterable[str]) -> Routing:
     """Resolve contact, restaurant and supplier, then the status the message is stored with."""
-    routing = Routing()
-    routing.supplier = _supplier_by_recipient(session, incoming, mail_domains)
-    routing.contact = _contact(session, incoming, routing.supplier)
-    if routing.contact is not None:
-        routing.restaurant_id = routing.contact.restaurant_id
-    elif incoming.restaurant_id is not None:
+    routing = Routing(session=session)
+    if not _route_by_numbers(session, incoming, routing):
+        routing._set_supplier(_supplier_by_recipient(session, incoming, mail_domains))
+        routing._set_contact(_contact(session, incoming, routing.supplier))
+        if routing.contact is not None:
+            routing.restaurant_id = routing.contact.restaurant_id
+    if routing.contact_id is None and incoming.restaurant_id is not None:
         routing.restaurant_id = incoming.restaurant_id
-    if routing.supplier is None and routing.restaurant_id is not None:
-        routing.supplier = _supplier_for_restaurant(session, routing.restaurant_id, incoming.body)
+    if routing.supplier_id is None and routing.restaurant_id is not None:
+        routing._set_supplier(_supplier_for_restaurant(session, routing.restaurant_id, incoming.body))
     routing.status, routing.error, routing.keyword = _status(session, incoming, routing)
     return routing
+
+
+def _route_by_numbers(session: Session, incoming: Incoming, routing: Routing) -> bool:
+    """The plain phone case in one round trip of ids: a `+E.164` sender (so the supplier's region cannot
+    change how the number reads) writing to a number. False when the message needs the general path."""
+    if incoming.supplier_id is not None or incoming.contact_id is not None:
+        return False
+    recipient = (incoming.recipient or "").strip()
+    sender = phones.strip_scheme(incoming.sender or "")
+    if "@" in recipient or not recipient or not sender.startswith("+"):
+        return False
+    to, frm = phones.to_e164(recipient), phones.to_e164(sender)
+    if to is None or frm is None:
+        return False
+    rows = session.connection().execute(_by_numbers_statement(), {"to": to, "frm": frm}).all()
+    suppliers = [row for row in rows if row.kind == "s"]
+    contacts = sorted((row for row in rows if row.kind == "c"), key=lambda row: row.id)
+    routing.supplier_id = suppliers[0].id if suppliers else None
+    if contacts:
+        routing.contact_id, routing.restaurant_id = contacts[0].id, contacts[0].restaurant_id
+        routing.contact_opted_out = bool(contacts[0].opted_out)
+    return True
+
+
+@functools.cache
+def _by_numbers_statement() -> Any:
+    """`SELECT 's', id ... FROM suppliers WHERE inbound_phone = :to UNION ALL SELECT 'c', id ... FROM contacts
+    WHERE phone = :frm`, built once (both databases run it; SQLAlchemy caches its compiled form)."""
+    s, c = Supplier.__table__, Contact.__table__
+    return union_all(
+        select(literal("s").label("kind"), s.c.id, null().label("restaurant_id"), false().label("opted_out"))
+        .where(s.c.inbound_phone == bindparam("to")),
+        select(literal("c"), c.c.id, c.c.restaurant_id, c.c.sms_opted_out).where(c.c.phone == bindparam("frm")),
+    )
 
 
 def _supplier_by_recipient(session: Session, incoming: Incoming, mail_domains: Iterable[str]) -> Supplier | None:
@@ -164,15 +224,15 @@ def _status(
         keyword = optout.match(incoming.body)
         if keyword is not None and _keyword_applies(session, incoming, routing, keyword):
             return optout.STATUS_FOR[keyword.kind], None, keyword
-    if routing.contact is None:
+    if routing.contact_id is None:
         return UNKNOWN_SENDER, None, None
     if meta.get("media"):
         return NEEDS_ATTENTION, "message has media attachments (MMS) a person must look at", None
     if meta.get("hold_reason"):
         return NEEDS_ATTENTION, str(meta["hold_reason"]), None
-    if routing.supplier is None:
+    if routing.supplier_id is None:
         return NEEDS_ATTENTION, "no supplier could be determined for this message", None
-    if incoming.channel in PHONE_CHANNELS and routing.contact.sms_opted_out:
+    if incoming.channel in PHONE_CHANNELS and routing.contact_opted_out:
         return NEEDS_ATTENTION, "sender opted out of text messages (STOP); they must send START first", None
     return RECEIVED, None, None
 
@@ -185,7 +245,7 @@ def _keyword_applies(
         return True
     if keyword.word == "START" or keyword.word == "UNSTOP":
         return True
-    if routing.contact is not None:
-        return routing.contact.sms_opted_out
+    if routing.contact_id is not None:
+        return routing.contact_opted_out
     number = phones.to_e164(incoming.sender)
     return number is not None and optout.is_opted_out(session, number)
