@@ -524,6 +524,12 @@ def count_check(url: str, order_sids: set[str], reply_sids: set[str], twilio: An
             "extract(epoch FROM ob.sent_at - ob.created_at) * 1000 FROM outbound_messages ob "
             "JOIN orders o ON o.id = ob.order_id JOIN inbound_messages m ON m.id = o.source_message_id "
             "WHERE ob.purpose = 'confirmation' AND ob.sent_at IS NOT NULL")).all()
+        # Why an order is not dispatched (a few, for the person reading the figures).
+        stuck = conn.execute(text(
+            "SELECT o.id, o.status, (SELECT count(*) FROM order_lines l WHERE l.order_id = o.id AND l.needs_review)"
+            " AS flagged, (SELECT ob.body FROM outbound_messages ob WHERE ob.order_id = o.id"
+            " AND ob.purpose != 'order_sheet' ORDER BY ob.id DESC LIMIT 1) AS last_told"
+            " FROM orders o WHERE o.status != 'dispatched' ORDER BY o.id LIMIT 5")).all()
     engine.dispose()
 
     stored_per_sid = dict(stored_rows)
@@ -566,6 +572,10 @@ def count_check(url: str, order_sids: set[str], reply_sids: set[str], twilio: An
         "duplicated": sum(doubled.values()),
         "lost_detail": missing,
         "duplicated_detail": doubled,
+        "not_dispatched_sample": [
+            {"order": r.id, "status": r.status, "flagged_lines": r.flagged, "last_told": (r.last_told or "")[:300]}
+            for r in stuck
+        ],
         "confirm_p50_ms": round(percentile([float(t[0]) for t in timings], 0.50), 1),
         "confirm_p95_ms": round(percentile([float(t[0]) for t in timings], 0.95), 1),
         "confirm_written_p50_ms": round(percentile([float(t[1]) for t in timings], 0.50), 1),
