@@ -66,7 +66,7 @@ def get_runtime() -> Runtime:
 def _run_process_message(rt: Runtime, message_id: int) -> None:
     from chat2order.ordering import processing
 
-    processing.process_message(rt, message_id)
+    processing.process_message(rt, message_id, send_replies=True)
 
 
 def _run_deliver(rt: Runtime, outbox_id: int) -> None:
