@@ -38,6 +38,7 @@ SUMMARIES = {
     "predict": "Predict a benchmark dataset through the live intake and parser.",
     "supplier": "Suppliers: add, update, show, list.",
     "token": "Chat API bearer tokens: create, revoke.",
+    "twilio": "Twilio helpers: sign a test webhook, reconcile missed messages.",
 }
 
 
