@@ -252,6 +252,27 @@ def wait_healthy(base: str, timeout: float = 60) -> None:
     raise SystemExit(f"the web app did not answer {base}/readyz within {timeout:.0f} s")
 
 
+def wait_workers(redis_url: str, n: int, timeout: float = 120) -> float:
+    """Wait until `n` workers listen (a worker registers in Redis only after its warm-up) and return the wait.
+
+    Workers in production are long-lived, so the first seconds of a cold start are not what a chef sees:
+    without this wait the first webhooks queue behind the workers' catalog indexes being built.
+    """
+    from redis import Redis
+    from rq import Worker
+
+    started = time.monotonic()
+    connection = Redis.from_url(redis_url)
+    try:
+        while time.monotonic() - started < timeout:
+            if Worker.count(connection=connection) >= n:
+                return time.monotonic() - started
+            time.sleep(0.2)
+    finally:
+        connection.close()
+    raise SystemExit(f"{n} workers did not register within {timeout:.0f} s (see their logs)")
+
+
 # --- the load generator -------------------------------------------------------------------------------------------
 
 
@@ -643,6 +664,7 @@ def main() -> int:
             for i in range(args.workers):
                 procs.start(f"worker{i}", [str(ROOT / ".venv/bin/chat2order"), "worker"])
             wait_healthy(base)
+            workers_ready_s = wait_workers(redis_url, args.workers)
 
             client = Client(port, "/twilio/sms", args.concurrency)
             webhook_url = base + "/twilio/sms"
@@ -692,6 +714,7 @@ def main() -> int:
         "settled": state,
         "redis_restarted_during_run": redis_restarted,
         "workers": args.workers,
+        "workers_ready_s": round(workers_ready_s, 1),  # their warm-up, before the first webhook
         "web_workers": args.web_workers,
         **figures,
         "logs": str(log_dir) if args.keep_logs else None,
