@@ -76,7 +76,7 @@ def _drop_database(name: str) -> None:
     admin.dispose()
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its children (gunicorn's workers), from /proc (Linux)."""
     ticks = os.sysconf("SC_CLK_TCK")
     pids = [pid]
@@ -155,12 +155,12 @@ def main() -> int:
 
         post(count + 1_000_000)  # warm each worker's pools before counting
         post(count + 1_000_001)
-        cpu_before = _cpu_seconds(server.pid)
+        cpu_before = cpu_seconds(server.pid)
         started = time.perf_counter()
         with ThreadPoolExecutor(args.concurrency) as pool:
             results = list(pool.map(post, range(count)))
         elapsed = time.perf_counter() - started
-        server_cpu = _cpu_seconds(server.pid) - cpu_before
+        server_cpu = cpu_seconds(server.pid) - cpu_before
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

@@ -62,6 +62,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.helpers: the Twilio stand-in and the SMTP sink
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_webhook import cpu_seconds
+
 ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_HOST = "redis://127.0.0.1:6379"
 TOKEN = "load-test-token"
@@ -192,10 +195,21 @@ class Processes:
     env: dict[str, str]
     log_dir: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
 
     def start(self, name: str, argv: list[str]) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
         self.procs.append(subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+        self.names.append(name)
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far per kind of process (web, worker, redis), children included, plus this process."""
+        totals: collections.Counter[str] = collections.Counter()
+        for name, proc in zip(self.names, self.procs):
+            totals[name.rstrip("0123456789")] += cpu_seconds(proc.pid)
+        totals["load_generator"] = time.process_time()  # the client, the Twilio stand-in and the SMTP sink
+        totals["postgres_all"] = postgres_cpu()
+        return dict(totals)
 
     def stop(self) -> None:
         # Twice SIGTERM: gunicorn graceful then quick, RQ warm then cold shutdown. Only our own children.
@@ -210,6 +224,21 @@ class Processes:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every `postgres` process on the machine (this run's backends and whatever else runs)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, rest = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.split("(", 1)[1].startswith("postgres"):
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def start_private_redis(procs: Processes) -> str:
@@ -665,6 +694,7 @@ def main() -> int:
                 procs.start(f"worker{i}", [str(ROOT / ".venv/bin/chat2order"), "worker"])
             wait_healthy(base)
             workers_ready_s = wait_workers(redis_url, args.workers)
+            cpu_before = procs.cpu()
 
             client = Client(port, "/twilio/sms", args.concurrency)
             webhook_url = base + "/twilio/sms"
@@ -673,6 +703,7 @@ def main() -> int:
             expect_replies = min(n_orders, count - n_order_posts)
             elapsed = asyncio.run(run_load(client, posts, feeder, expect_replies, deadline, args.rate))
             state = wait_settled(url, deadline, expect_done=True)
+            cpu_after = procs.cpu()
             figures = count_check(url, order_sids, {sid_for("yes", o) for o in (feeder.answered if feeder else ())},
                                   twilio, sink)
         redis_restarted = redis_run_id(redis_url) != run_id
@@ -715,6 +746,8 @@ def main() -> int:
         "redis_restarted_during_run": redis_restarted,
         "workers": args.workers,
         "workers_ready_s": round(workers_ready_s, 1),  # their warm-up, before the first webhook
+        # Where the machine's CPU went from the first webhook until settled (postgres_all: every backend).
+        "cpu_s": {k: round(cpu_after[k] - cpu_before.get(k, 0.0), 1) for k in cpu_after},
         "web_workers": args.web_workers,
         **figures,
         "logs": str(log_dir) if args.keep_logs else None,
