@@ -17,7 +17,12 @@ killed mid-job has its job requeued by another worker within about `monitor + 10
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
+import os
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +56,7 @@ class WarmWorker(SimpleWorker):
         kwargs.setdefault("job_monitoring_interval", MONITOR_INTERVAL)
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         super().__init__(*args, **kwargs)
+        children_die_with_this_process()
         self.relay_queue = relay_queue
         self.periodic = Periodic(reconcile_every=reconcile_every)
 
@@ -85,6 +91,29 @@ class WarmWorker(SimpleWorker):
                 self.relay_queue.enqueue(job_name)
         except Exception:
             log.exception("could not enqueue the periodic relay")
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+@functools.cache
+def children_die_with_this_process() -> None:
+    """Make every process forked from here get SIGTERM when this one dies, however it dies (Linux).
+
+    RQ forks its scheduler as a child of the worker. A worker killed with SIGKILL (or by the OOM killer)
+    never stops it: the orphan keeps the scheduler lock and runs the old code after a deploy, forever. With
+    the parent-death signal it stops as on a normal shutdown (RQ's SIGTERM handler releases its locks).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getpid()
+
+    def in_child() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died between the fork and the prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    os.register_at_fork(after_in_child=in_child)
 
 
 class Periodic:

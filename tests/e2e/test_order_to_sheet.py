@@ -169,6 +169,30 @@ def test_worker_killed_in_the_middle_of_the_deliver_job_still_sends_the_sheet_on
     assert_sheet_received_once(sink, committed_pg, outbox_id)
 
 
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # an orphan's zombie waits for a reaper that may never come
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal and /proc are Linux's")
+def test_the_scheduler_process_of_a_killed_worker_stops_with_it(redis_url: str, workers: Workers) -> None:
+    worker = workers.start()
+    wait_until(lambda: bool(_children(worker.pid)), 30, "RQ's scheduler process to start", workers.logs)
+    [scheduler] = _children(worker.pid)
+
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+
+    wait_until(lambda: not _running(scheduler), 10, "the orphaned scheduler to stop", workers.logs)
+
+
 def test_worker_killed_after_the_server_took_the_data_resends_with_the_same_message_id(
     committed_pg: sessionmaker[Session], redis_url: str, sink: SmtpSink, workers: Workers
 ) -> None:
