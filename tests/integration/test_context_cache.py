@@ -72,3 +72,114 @@ def test_invalidate_forgets_the_suppliers_histories(db: Session) -> None:
     builder.invalidate(supplier.id)
     again = _history(builder, db, supplier, restaurant)
     assert again == first and again is not first
+
+
+def _confirmed(supplier, restaurant, item, placed_at: dt.datetime, quantity: int = 1):  # type: ignore[no-untyped-def]
+    order = f.OrderFactory(supplier=supplier, restaurant=restaurant, status="confirmed", placed_at=placed_at)
+    f.OrderLineFactory(order=order, item=item, quantity=Decimal(quantity), unit="case")
+    return order
+
+
+def _loads(builder: ContextBuilder, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record, for every history load the builder makes, whether it read only the orders it did not hold."""
+    calls: list[bool] = []
+    load = ContextBuilder._load_orders
+
+    def recording(session, params, known=None):  # type: ignore[no-untyped-def]
+        calls.append(known is not None)
+        return load(session, params, known)
+
+    monkeypatch.setattr(builder, "_load_orders", recording)
+    return calls
+
+
+def test_orders_added_since_are_merged_into_the_cached_history(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    supplier, restaurant, item, line = _setup(db)
+    builder = ContextBuilder()
+    _history(builder, db, supplier, restaurant)
+    calls = _loads(builder, monkeypatch)
+    # Placed out of id order: the merge sorts by time, as a full load does.
+    newer = [_confirmed(supplier, restaurant, item, RECEIVED - DAY / 2, 4),
+             _confirmed(supplier, restaurant, item, RECEIVED - 3 * DAY, 2)]
+    db.flush()
+
+    merged = _history(builder, db, supplier, restaurant)
+
+    assert calls == [True]  # only what the cache did not hold was read
+    assert merged == _history(ContextBuilder(), db, supplier, restaurant)
+    assert [p.lines[0].quantity for p in merged] == [2, 3, 4]
+    assert newer[1].id > newer[0].id > line.order_id  # the higher id was placed earlier
+
+
+def test_an_order_leaving_the_history_loads_it_all_again(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    supplier, restaurant, item, line = _setup(db)
+    builder = ContextBuilder()
+    _history(builder, db, supplier, restaurant)
+    calls = _loads(builder, monkeypatch)
+    line.order.status = "cancelled"
+    _confirmed(supplier, restaurant, item, RECEIVED - DAY, 7)
+    db.flush()
+
+    history = _history(builder, db, supplier, restaurant)
+
+    assert calls == [False]  # one order left, one joined: the version alone cannot tell, a full load
+    assert [p.lines[0].quantity for p in history] == [7]
+
+
+def test_an_older_order_confirmed_after_newer_ones_is_merged(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    supplier, restaurant, item, _ = _setup(db)
+    waiting = f.OrderFactory(supplier=supplier, restaurant=restaurant, status="awaiting_chef", placed_at=RECEIVED - DAY)
+    f.OrderLineFactory(order=waiting, item=item, quantity=Decimal(4), unit="case")
+    _confirmed(supplier, restaurant, item, RECEIVED - DAY / 2, 5)
+    builder = ContextBuilder()
+    assert [p.lines[0].quantity for p in _history(builder, db, supplier, restaurant)] == [3, 5]
+    calls = _loads(builder, monkeypatch)
+    waiting.status = "confirmed"  # the chef said yes after a later order was already confirmed
+    db.flush()
+
+    merged = _history(builder, db, supplier, restaurant)
+
+    assert calls == [True]
+    assert [p.lines[0].quantity for p in merged] == [3, 4, 5]
+
+
+def test_an_edit_to_a_cached_order_next_to_a_new_one_is_seen(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    supplier, restaurant, item, line = _setup(db)
+    builder = ContextBuilder()
+    _history(builder, db, supplier, restaurant)
+    line.quantity = Decimal(9)
+    _confirmed(supplier, restaurant, item, RECEIVED - DAY, 1)
+    db.flush()
+
+    assert [p.lines[0].quantity for p in _history(builder, db, supplier, restaurant)] == [9, 1]
+
+
+def test_the_merged_history_keeps_the_most_recent_orders_only(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("chat2order.ordering.context.HISTORY_LIMIT", 3)
+    supplier, restaurant, item, _ = _setup(db)  # 2 days before
+    for days, quantity in ((5, 1), (4, 2)):
+        _confirmed(supplier, restaurant, item, RECEIVED - days * DAY, quantity)
+    builder = ContextBuilder()
+    assert [p.lines[0].quantity for p in _history(builder, db, supplier, restaurant)] == [1, 2, 3]
+    calls = _loads(builder, monkeypatch)
+    _confirmed(supplier, restaurant, item, RECEIVED - DAY, 5)
+    db.flush()
+
+    assert [p.lines[0].quantity for p in _history(builder, db, supplier, restaurant)] == [2, 3, 5]
+    assert calls == [True]
+
+    _confirmed(supplier, restaurant, item, RECEIVED - 6 * DAY, 6)  # older than the full window: not read
+    db.flush()
+
+    assert [p.lines[0].quantity for p in _history(builder, db, supplier, restaurant)] == [2, 3, 5]
+    assert calls == [True, True, False]  # it does not explain the version on its own: a full load
+
+
+def test_a_first_order_joins_an_empty_history(db: Session) -> None:
+    supplier, restaurant, item, _ = _setup(db)
+    builder = ContextBuilder()
+    assert _history(builder, db, supplier, restaurant, RECEIVED - 3 * DAY) == ()
+    _confirmed(supplier, restaurant, item, RECEIVED - 4 * DAY, 2)
+    db.flush()
+
+    assert [p.lines[0].quantity for p in _history(builder, db, supplier, restaurant, RECEIVED - 3 * DAY)] == [2]

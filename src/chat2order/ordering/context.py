@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import threading
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from chat2order.errors import NotFound
@@ -69,14 +70,82 @@ def _history_version_statement() -> Select[Any]:
     )
 
 
+@functools.cache
+def _history_statement(unknown_only: bool, since: bool) -> Select[tuple[Order]]:
+    query = select(Order).where(*_history_where())
+    if unknown_only:
+        query = query.where(Order.id.not_in(bindparam("known_ids", expanding=True)))
+    if since:
+        query = query.where(Order.placed_at >= bindparam("since", type_=Order.placed_at.type))
+    return (
+        query.options(selectinload(Order.lines).selectinload(OrderLine.item))
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def _version_of(orders: list[Order]) -> tuple[Any, ...]:
+    """What `_history_version_statement` would add up over these orders alone."""
+    lines = [line for order in orders for line in order.lines]
+    quantities = [line.quantity for line in lines if line.quantity is not None]
+    items = [line.catalog_item_id for line in lines if line.catalog_item_id is not None]
+    return (
+        len(orders),
+        max((o.id for o in orders), default=None),
+        len(lines),
+        max((line.id for line in lines), default=None),
+        sum(quantities) if quantities else None,
+        sum(items) if items else None,
+    )
+
+
+def _add_versions(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+    def add(x: Any, y: Any) -> Any:
+        return y if x is None else x if y is None else x + y
+
+    def most(x: Any, y: Any) -> Any:
+        return y if x is None else x if y is None else max(x, y)
+
+    return (a[0] + b[0], most(a[1], b[1]), a[2] + b[2], most(a[3], b[3]), add(a[4], b[4]), add(a[5], b[5]))
+
+
+@dataclass(frozen=True)
+class _History:
+    """One cached history: its version, the most recent `HISTORY_LIMIT` orders as (placed at, id, past order
+    or None when it has no usable line), oldest first, and the history the parser gets."""
+
+    version: tuple[Any, ...]
+    window: tuple[tuple[dt.datetime, int, PastOrder | None], ...]
+    history: tuple[PastOrder, ...]
+
+    @classmethod
+    def of(cls, version: tuple[Any, ...], orders: list[Order], zone: str, keep: tuple[Any, ...] = ()) -> _History:
+        tz = ZoneInfo(zone)
+        window = [*keep]
+        for order in orders:
+            placed = _aware(order.placed_at)
+            lines = tuple(
+                PastLine(line.item.sku, Decimal(line.quantity), line.unit)
+                for line in order.lines
+                if line.item is not None and line.quantity is not None
+            )
+            window.append((placed, order.id, PastOrder(placed.astimezone(tz), lines) if lines else None))
+        window.sort(key=lambda entry: (entry[0], entry[1]))
+        kept = tuple(window[-HISTORY_LIMIT:])
+        return cls(version, kept, tuple(past for _, _, past in kept if past is not None))
+
+    def merged(self, version: tuple[Any, ...], orders: list[Order], zone: str) -> _History:
+        return _History.of(version, orders, zone, keep=self.window)
+
+
 class ContextBuilder:
     """Builds `ParseContext`s; caches one catalog index per supplier and catalog version."""
 
     def __init__(self) -> None:
         self._indexes: dict[int, tuple[int | None, CatalogIndex]] = {}
         self._lock = threading.Lock()
-        # (restaurant, supplier, zone) -> (history version, history)
-        self._histories: dict[tuple[int, int, str], tuple[tuple[Any, ...], tuple[PastOrder, ...]]] = {}
+        # (restaurant, supplier, zone) -> the cached history and its version
+        self._histories: dict[tuple[int, int, str], _History] = {}
 
     def _version(self, session: Session, supplier_id: int) -> int | None:
         # Read from the database, not from a Supplier the session may hold from before the catalog changed.
@@ -123,41 +192,49 @@ class ContextBuilder:
         first, with `placed_at` in the restaurant's local time (so "last friday" is its friday).
 
         Cached per restaurant, supplier and zone under a version read by one aggregate query (how many
-        orders and lines, their highest ids, the sum of the quantities): an unchanged history is not
-        loaded again, and the same tuple is handed out, so the parser's history profile is reused too."""
+        orders and lines, their highest ids, the sums of the quantities and item ids): an unchanged history
+        is not loaded again, and the same tuple is handed out, so the parser's history profile is reused too.
+        When the version moved only by orders that joined the history (a kitchen that keeps ordering: every
+        confirmation changes its history), only those are loaded and merged in."""
         params = {"restaurant_id": restaurant_id, "supplier_id": supplier_id, "before": before}
         version = tuple(session.execute(_history_version_statement(), params).one())
         key = (restaurant_id, supplier_id, zone)
         cached = self._histories.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        history = self._load_history(session, params, zone)
+        if cached is not None and cached.version == version:
+            return cached.history
+        entry = self._newer_orders(session, params, zone, cached, version) if cached is not None else None
+        if entry is None:
+            entry = _History.of(version, self._load_orders(session, params), zone)
         with self._lock:
             if len(self._histories) >= HISTORY_CACHE_SIZE:
                 self._histories.pop(next(iter(self._histories)), None)
-            self._histories[key] = (version, history)
-        return history
+            self._histories[key] = entry
+        return entry.history
 
-    def _load_history(self, session: Session, params: dict[str, Any], zone: str) -> tuple[PastOrder, ...]:
-        orders = session.scalars(
-            select(Order)
-            .where(*_history_where())
-            .options(selectinload(Order.lines).selectinload(OrderLine.item))
-            .order_by(Order.placed_at.desc())
-            .limit(HISTORY_LIMIT),
-            params,
-        ).all()
-        tz = ZoneInfo(zone)
-        out: list[PastOrder] = []
-        for order in reversed(orders):
-            lines = tuple(
-                PastLine(line.item.sku, Decimal(line.quantity), line.unit)
-                for line in order.lines
-                if line.item is not None and line.quantity is not None
-            )
-            if lines:
-                out.append(PastOrder(_aware(order.placed_at).astimezone(tz), lines))
-        return tuple(out)
+    @staticmethod
+    def _load_orders(
+        session: Session, params: dict[str, Any], known: _History | None = None
+    ) -> list[Order]:
+        """The most recent history orders; with `known`, only those not in its window that could enter it."""
+        if known is None:
+            return list(session.scalars(_history_statement(False, False), {**params, "limit": HISTORY_LIMIT}).all())
+        extra: dict[str, Any] = {"known_ids": [order_id for _, order_id, _ in known.window], "limit": HISTORY_LIMIT}
+        full = len(known.window) >= HISTORY_LIMIT  # then older orders could not enter it
+        if full:
+            extra["since"] = known.window[0][0]
+        return list(session.scalars(_history_statement(True, full), {**params, **extra}).all())
+
+    def _newer_orders(
+        self, session: Session, params: dict[str, Any], zone: str, cached: _History, version: tuple[Any, ...]
+    ) -> _History | None:
+        """The cached history plus the orders that joined it since, if they alone explain the new version;
+        else None (an order left the history or changed, or the window moved: load it all again)."""
+        if version[0] <= cached.version[0] or not cached.window:
+            return None
+        added = self._load_orders(session, params, cached)
+        if len(added) >= HISTORY_LIMIT or _add_versions(cached.version, _version_of(added)) != version:
+            return None
+        return cached.merged(version, added, zone)
 
     def build(
         self,
