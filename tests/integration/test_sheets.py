@@ -216,3 +216,25 @@ def test_a_flagged_line_shows_the_chefs_words_in_the_pdf(db: Session) -> None:
     order.lines[0].text = "2 cx de pêches à 3€"
     [text] = _pdf_text(render_pdf(sheets.sheet_for(db, order)))
     assert "2 cx de pêches à 3€" in text
+
+
+def test_a_cell_too_long_for_its_column_wraps_inside_it_and_keeps_every_word(db: Session) -> None:
+    order = _order(db, lines=2)
+    order.lines[0].item.name = "Heirloom tomatoes mixed colours extra large hand picked organic from the valley"
+    order.lines[0].needs_review = True
+    order.lines[0].text = " ".join(["two cases of the big ones like last week please"] * 4)
+    sheet = sheets.sheet_for(db, order)
+    [text] = _pdf_text(render_pdf(sheet))
+
+    words = " ".join(text.split())
+    for phrase in (sheet.lines[0].product, sheet.lines[0].chef_words):
+        assert all(word in words for word in phrase.split())
+    assert text.index(sheet.lines[0].sku) < text.index(sheet.lines[1].sku)
+    assert "Total $97.50" in text.split(sheet.lines[1].sku)[1]  # the total row still closes the table
+
+
+def test_each_page_of_a_long_sheet_starts_its_table_with_the_column_headings(db: Session) -> None:
+    pages = _pdf_text(render_pdf(sheets.sheet_for(db, _order(db, lines=70))))
+    assert len(pages) > 1
+    with_lines = [page for page in pages if "SKU-" in page]
+    assert len(with_lines) > 1 and all("Line total" in page for page in with_lines)

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.fonts import FontFace
+from fpdf.enums import MethodReturnValue
 
 from chat2order.ordering.sheets import Fmt, MorningSheet, OrderSheet, title
 
 _FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"), Path("/usr/local/share/fonts"))
 _COL_WIDTHS = (22, 52, 26, 14, 14, 26, 26)
+_ALIGN = ("L", "L", "L", "R", "L", "R", "R")
+_LINE_H, _PAD = 5, 1  # mm; _PAD is FPDF's default cell margin
 _CORE_ENCODING = "windows-1252"
 
 
@@ -63,10 +65,50 @@ class _Pdf(FPDF):
                 raise _NeedsUnicode from None
             return value.encode(_CORE_ENCODING, "replace").decode(_CORE_ENCODING)
 
+    def table_row(self, cells: list[tuple[str, float, str]], head: list[tuple[str, float, str]] | None = None,
+                  bold: bool = False) -> None:
+        """One bordered table row of (text, width, align) cells; text wraps inside its cell when it must.
+
+        Drawn by hand rather than with `FPDF.table`, which lays out every cell twice with `multi_cell`
+        (~17 ms for a 4-line sheet against ~5 ms here): most cells fit on one line, measured with the
+        font's widths, and only the others are wrapped. On a new page the `head` row is drawn again."""
+        self.set_font(self.family, "B" if bold else "", 9)
+        lines = [
+            [text] if self.get_string_width(text) <= width - 2 * _PAD
+            else self.multi_cell(width, _LINE_H, text, dry_run=True, output=MethodReturnValue.LINES)
+            for text, width, _ in cells
+        ]
+        height = max(max(len(cell_lines), 1) for cell_lines in lines) * _LINE_H + 2 * _PAD
+        if self.will_page_break(height):
+            self.add_page()
+            if head is not None:
+                self.table_row(head, bold=True)
+                self.set_font(self.family, "B" if bold else "", 9)
+        x, y = self.l_margin, self.get_y()
+        for (text, width, align), cell_lines in zip(cells, lines, strict=True):
+            self.rect(x, y, width, height)
+            if len(cell_lines) == 1:  # `text` draws one line at a point: ~15x cheaper than `cell`
+                left = x + width - _PAD - self.get_string_width(text) if align == "R" else x + _PAD
+                self.text(left, y + _PAD + _LINE_H / 2 + 0.3 * self.font_size, text)
+            else:  # its own cell margin (`c_margin`, 1 mm) pads the text as `_PAD` does on one line
+                self.set_xy(x, y + _PAD)
+                self.multi_cell(width, _LINE_H, text, align=align)
+            x += width
+        self.set_xy(self.l_margin, y + height)
+
+    def paragraph(self, text: str, height: float) -> None:
+        """A line of text across the page, wrapped only when it does not fit (see `table_row` for why)."""
+        if self.get_string_width(text) > self.epw or self.will_page_break(height):
+            self.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
+            return
+        y = self.get_y()
+        self.text(self.l_margin, y + height / 2 + 0.3 * self.font_size, text)
+        self.set_xy(self.l_margin, y + height)
+
     def write_order(self, sheet: OrderSheet, f: Fmt, heading: str) -> None:
         t = self.text_of
         self.set_font(self.family, "B", 13)
-        self.multi_cell(0, 7, t(heading), new_x="LMARGIN", new_y="NEXT")
+        self.paragraph(t(heading), 7)
         self.set_font(self.family, "", 9)
         meta = [(f["restaurant"], sheet.restaurant_name)]
         if sheet.customer_ref:
@@ -75,40 +117,27 @@ class _Pdf(FPDF):
         if sheet.contact:
             meta.append((f["contact"], sheet.contact))
         for label, value in meta:
-            self.multi_cell(0, 5, t(f"{label}: {value}"), new_x="LMARGIN", new_y="NEXT")
+            self.paragraph(t(f"{label}: {value}"), 5)
         self.ln(2)
-        headings = [f[k] for k in ("sku", "product", "pack", "qty", "unit", "price", "line_total")]
-        with self.table(
-            col_widths=_COL_WIDTHS,
-            text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "LEFT", "RIGHT", "RIGHT"),
-            headings_style=FontFace(emphasis="BOLD"),
-            line_height=5,
-            padding=1,
-        ) as table:
-            table.row([t(h) for h in headings])
-            for line in sheet.lines:
-                total = f.money(line.line_total) if line.line_total is not None else f["to_confirm"]
-                table.row(
-                    [
-                        t(line.sku), t(line.product), t(line.pack), t(f.qty(line.quantity)), t(line.unit),
-                        t(f.money(line.unit_price)), t(total),
-                    ]
-                )
-                if line.flagged:
-                    row = table.row()
-                    row.cell(t(f'{f["chef_wrote"]}: "{line.chef_words}"'), colspan=7, align="LEFT")
-            row = table.row()
-            row.cell(t(f["total"]), colspan=6, align="RIGHT")
-            total_text = f.money(sheet.total) + ("" if sheet.total_complete else f" ({f['incomplete']})")
-            row.cell(t(total_text), align="RIGHT")
+        headings = [t(f[k]) for k in ("sku", "product", "pack", "qty", "unit", "price", "line_total")]
+        head = list(zip(headings, _COL_WIDTHS, _ALIGN, strict=True))
+        self.table_row(head, bold=True)
+        for line in sheet.lines:
+            total = f.money(line.line_total) if line.line_total is not None else f["to_confirm"]
+            texts = [line.sku, line.product, line.pack, f.qty(line.quantity), line.unit, f.money(line.unit_price), total]
+            self.table_row([(t(x), w, a) for x, w, a in zip(texts, _COL_WIDTHS, _ALIGN, strict=True)], head)
+            if line.flagged:
+                self.table_row([(t(f'{f["chef_wrote"]}: "{line.chef_words}"'), sum(_COL_WIDTHS), "L")], head)
+        total_text = f.money(sheet.total) + ("" if sheet.total_complete else f" ({f['incomplete']})")
+        self.table_row([(t(f["total"]), sum(_COL_WIDTHS[:-1]), "R"), (t(total_text), _COL_WIDTHS[-1], "R")], head)
         if sheet.not_carried:
             self.ln(2)
-            self.multi_cell(0, 5, t(f["not_carried"] + ":"), new_x="LMARGIN", new_y="NEXT")
+            self.paragraph(t(f["not_carried"] + ":"), 5)
             for text in sheet.not_carried:
-                self.multi_cell(0, 5, t(f'  - "{text}"'), new_x="LMARGIN", new_y="NEXT")
+                self.paragraph(t(f'  - "{text}"'), 5)
         if sheet.notes:
             self.ln(2)
-            self.multi_cell(0, 5, t(f"{f['notes']}: {sheet.notes}"), new_x="LMARGIN", new_y="NEXT")
+            self.paragraph(t(f"{f['notes']}: {sheet.notes}"), 5)
 
 
 def _render(draw: Callable[[_Pdf], None]) -> bytes:
@@ -141,12 +170,12 @@ def render_morning_pdf(sheet: MorningSheet) -> bytes:
         pdf.add_page()
         pdf.set_font(pdf.family, "B", 15)
         heading = f"{sheet.supplier_name} · {f['morning']} {f.date(sheet.delivery_date)}"
-        pdf.multi_cell(0, 8, pdf.text_of(heading), new_x="LMARGIN", new_y="NEXT")
+        pdf.paragraph(pdf.text_of(heading), 8)
         for order in sheet.orders:
             pdf.ln(4)
             pdf.write_order(order, f, f"{order.restaurant_name} · {order.reference}")
         pdf.ln(4)
         pdf.set_font(pdf.family, "B", 11)
-        pdf.multi_cell(0, 6, pdf.text_of(f"{f['total']}: {f.money(sheet.total)}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.paragraph(pdf.text_of(f"{f['total']}: {f.money(sheet.total)}"), 6)
 
     return _render(draw)
