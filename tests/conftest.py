@@ -127,7 +127,7 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def redis_conn(redis_url: str) -> Iterator["object"]:
+def redis_conn(redis_url: str) -> Iterator[object]:
     import redis
 
     conn = redis.Redis.from_url(redis_url)

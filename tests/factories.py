@@ -130,7 +130,7 @@ class InboundMessageFactory(Base):
     body = factory.Faker("sentence")
     raw = factory.Faker("text")
     meta = factory.Dict({})
-    received_at = factory.Faker("date_time_this_month", tzinfo=dt.timezone.utc)
+    received_at = factory.Faker("date_time_this_month", tzinfo=dt.UTC)
     status = "received"
     error = None
     attempts = 0
@@ -151,7 +151,7 @@ class OrderFactory(Base):
     status = factory.Faker("random_element", elements=tables.ORDER_STATUSES)
     channel = factory.Faker("random_element", elements=CHANNELS)
     locale = factory.Faker("random_element", elements=LOCALES)
-    placed_at = factory.Faker("date_time_this_month", tzinfo=dt.timezone.utc)
+    placed_at = factory.Faker("date_time_this_month", tzinfo=dt.UTC)
     delivery_date = factory.Faker("date_between", start_date="+1d", end_date="+7d")
     currency = factory.SelfAttribute("supplier.currency")
     confirmed_at = None
@@ -202,8 +202,8 @@ class WatermarkFactory(Base):
         model = tables.Watermark
 
     name = factory.Sequence(lambda n: f"sweep-{n}")
-    at = factory.Faker("date_time_this_month", tzinfo=dt.timezone.utc)
-    updated_at = factory.Faker("date_time_this_month", tzinfo=dt.timezone.utc)
+    at = factory.Faker("date_time_this_month", tzinfo=dt.UTC)
+    updated_at = factory.Faker("date_time_this_month", tzinfo=dt.UTC)
 
 
 _ALL: list[Any] = [

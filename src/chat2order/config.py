@@ -7,9 +7,9 @@ factory, SMTP server, worker), and everything below them receives the object.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -56,7 +56,7 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         var_dir = Path(env.get("VAR_DIR", "var"))
         domains = _split(env.get("MAIL_DOMAIN")) or ("chat2order.local",)
@@ -108,5 +108,5 @@ class Settings:
     def mail_domain(self) -> str:
         return self.mail_domains[0]
 
-    def with_(self, **changes: object) -> "Settings":
+    def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

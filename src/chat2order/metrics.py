@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import CONTENT_TYPE_LATEST, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 INBOUND = Counter("chat2order_inbound_messages_total", "Inbound messages by channel and outcome", ["channel", "outcome"])
 PARSE_SECONDS = Histogram(

@@ -19,7 +19,8 @@ from typing import Any
 
 from chat2order.config import Settings
 
-_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("chat2order_log_context", default={})
+# The default is never mutated: `log_context` always sets a new dict.
+_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("chat2order_log_context", default={})  # noqa: B039
 _CONFIGURED = False
 
 

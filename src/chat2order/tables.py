@@ -37,7 +37,7 @@ Quantity = Numeric(12, 4)
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -56,11 +56,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: store timezone-aware times")
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value
 
 
@@ -91,7 +91,7 @@ class Supplier(Timestamped, Base):
     # deleted (migration 0002): the catalog index cache compares it instead of scanning the catalog.
     catalog_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    items: Mapped[list["CatalogItem"]] = relationship(back_populates="supplier")
+    items: Mapped[list[CatalogItem]] = relationship(back_populates="supplier")
 
 
 class CatalogItem(Base):
@@ -228,7 +228,7 @@ class Order(Timestamped, Base):
     supplier: Mapped[Supplier] = relationship()
     contact: Mapped[Contact | None] = relationship()
     source_message: Mapped[InboundMessage | None] = relationship()
-    lines: Mapped[list["OrderLine"]] = relationship(
+    lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.position", cascade="all, delete-orphan"
     )
 

@@ -89,9 +89,8 @@ def test_every_factory_builds_a_row_on_sqlite(sqlite_sessionmaker, factory) -> N
 def test_inbound_message_is_unique_per_channel_and_provider_id(db) -> None:  # type: ignore[no-untyped-def]
     first = factories.InboundMessageFactory(channel="sms", provider_id="SM123")
     factories.InboundMessageFactory(channel="email", provider_id="SM123")
-    with pytest.raises(IntegrityError):
-        with db.begin_nested():
-            factories.InboundMessageFactory(channel="sms", provider_id="SM123")
+    with pytest.raises(IntegrityError), db.begin_nested():
+        factories.InboundMessageFactory(channel="sms", provider_id="SM123")
     assert db.scalars(select(tables.InboundMessage).where(tables.InboundMessage.provider_id == "SM123")).all()
     assert first.id
 
@@ -127,6 +126,5 @@ def test_a_naive_time_is_refused(db) -> None:  # type: ignore[no-untyped-def]
 
     from sqlalchemy.exc import StatementError
 
-    with pytest.raises(StatementError, match="naive datetime"):
-        with db.begin_nested():
-            factories.InboundMessageFactory(received_at=dt.datetime(2026, 11, 5, 23, 20))
+    with pytest.raises(StatementError, match="naive datetime"), db.begin_nested():
+        factories.InboundMessageFactory(received_at=dt.datetime(2026, 11, 5, 23, 20))

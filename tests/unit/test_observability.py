@@ -16,9 +16,8 @@ def _record(msg: str = "parsed") -> logging.LogRecord:
 
 
 def test_json_log_line_carries_the_ids_of_the_current_message() -> None:
-    with log_context(message_id=42, channel="sms"):
-        with log_context(order_id=7):
-            line = JsonFormatter().format(_record())
+    with log_context(message_id=42, channel="sms"), log_context(order_id=7):
+        line = JsonFormatter().format(_record())
     data = json.loads(line)
     assert data["message_id"] == 42 and data["order_id"] == 7 and data["channel"] == "sms"
     assert data["msg"] == "parsed" and data["level"] == "info"
