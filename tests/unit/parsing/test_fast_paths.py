@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.unit.parsing.catalogs import PRODUCE_US, index
 
-from chat2order.parsing import intent, lines, nlp
+from chat2order.parsing import intent, lines, nlp, resolve
 from chat2order.parsing.units import table_word, unit_word
 
 
@@ -123,3 +123,23 @@ def test_searches_from_several_threads_agree_with_one_thread() -> None:
     for t in threads:
         t.join()
     assert all(r == expected for r in results)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=1, allow_nan=False), min_size=1, max_size=12))
+def test_best_and_memoised_rounding_pick_what_rounding_each_time_picks(names: list[float]) -> None:
+    idx = index(PRODUCE_US, "en-US")
+    item = idx.items[0]
+    group = [resolve.Scored(item, 1.0, name, 0.0) for name in names]
+    top = max(round(s.name, 2) for s in group)
+    assert resolve._best(group, resolve._name2) == [s for s in group if round(s.name, 2) == top]
+    assert [resolve._name2(s) for s in group] == [round(s.name, 2) for s in group]
+
+
+@pytest.mark.parametrize("words", [["leomn", "tomato"], ["tomatoe", "plum"], ["onoin", "red"], ["abcd", "lime"]])
+def test_respelling_memo_gives_the_swapped_spelling(words: list[str]) -> None:
+    idx = index(PRODUCE_US, "en-US")
+    raw = lines.read(" ".join(["2 cs", *words]), "en")
+    expected = [resolve._swapped(w, idx) for w in raw.words]
+    assert resolve._respell(raw, idx).words == expected
+    assert resolve._respell(raw, idx).words == expected  # from the memo
