@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from tests.unit.parsing.catalogs import PRODUCE_US, index
 
 from chat2order.parsing import intent, lines, nlp, resolve
+from chat2order.parsing._langdata import load
 from chat2order.parsing.units import table_word, unit_word
 
 
@@ -143,3 +145,67 @@ def test_respelling_memo_gives_the_swapped_spelling(words: list[str]) -> None:
     expected = [resolve._swapped(w, idx) for w in raw.words]
     assert resolve._respell(raw, idx).words == expected
     assert resolve._respell(raw, idx).words == expected  # from the memo
+
+
+_PLAIN_NOT_QUANTITY = re.compile(
+    r"\d{1,2}\s*[:h]\s*\d{2}|\d{1,2}\s*(?:am|pm|h)\b|\d{1,2}h\s*-\s*\d{1,2}h"
+    r"|(?:at|as|às|las|alle|ore|à|a las|before|after|antes de las|depois das|entre las|y las|e as)\s+\d{1,2}\b"
+    r"|[$£€]\s*\d[\d,.]*|\d[\d,.]*\s*(?:€|eur|euros|dollars|usd|gbp)\b"
+    r"|\d+\s*(?:ct|count|st|nd|rd|th|º|ª|°)\b|\d+\s*x\s*\d+(?![\w.,]*\s*(?:kg|lb|g|#))"
+    r"|\d+\s*/\s*\d+\s*/\s*\d+|\d{4,}|\d+(?:[\s.-]\d+){2,}|\d+\s*%"
+    r"|(?:the|invoice|fatura|fattura|factura|facture|n\.|no\.|nº|#)\s*\d+"
+    r"|\b\d+\s*(?:people|pessoas|personas|persone|couverts|covers|pax|pizze|pizzas)\b"
+)
+
+
+def _plain_dates() -> re.Pattern[str]:
+    """The date mask as one plain alternation (as it was before the grouping)."""
+    data, days = load("intent", "cues"), load("dates", "words")
+    langs = [days[lang] for lang in days]
+    units = intent._alternation(data["numbers"]["units"])
+    months = intent._alternation([w for d in langs for names in d["months"] for w in names if len(w) > 3])
+    weekdays = intent._alternation([w for d in langs for names in d["weekdays"] for w in names])
+    return re.compile(
+        rf"(?<![\w])(?:{weekdays})\s+(?:dia\s+|the\s+)?\d{{1,2}}(?!\s*(?:{units})(?![\w]))"
+        rf"|\d{{1,2}}(?:st|nd|rd|th|º|er)?\s*(?:de\s+|of\s+)?(?:{months})(?![\w])"
+        rf"|(?<![\w])(?:le|el|il|del|dal|du|au|dia|the|on the)\s+\d{{1,2}}(?![\d.,])(?!\s*(?:{units})(?![\w]))"
+    )
+
+
+_MASK_PIECES = st.sampled_from(
+    ["2", "12", "3.5", "1,5", "10h", ":", "30", "am", "pm", " ", "  ", "\n", "-", "/", "x", "%", "$", "€", "£", "#",
+     "at ", "as ", "a las ", "before ", "the ", "invoice ", "no.", "n.", "nº", "ct", "th", "people", "eur", "kg",
+     "mon", "monday ", "friday", "tue", "dia ", "le ", "el ", "on the ", "of ", "de ", "december", "dec", "janeiro",
+     "mars", "st", "er", "º", "à", "e as ", "lb", "cs", "roma", "tomato", "a", "y las "]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MASK_PIECES, max_size=14).map("".join))
+def test_grouped_masks_blank_what_the_plain_alternations_blank(text: str) -> None:
+    rules = intent._rules()
+    assert rules.not_quantity.sub(" ", text) == _PLAIN_NOT_QUANTITY.sub(" ", text)
+    assert rules.dates.sub(" ", text) == _plain_dates().sub(" ", text)
+
+
+def test_word_led_masks_start_with_a_lead_character() -> None:
+    words = ["at", "as", "às", "las", "alle", "ore", "à", "a las", "before", "after", "antes de las",
+             "depois das", "entre las", "y las", "e as", "$", "£", "€", "the", "invoice", "fatura", "fattura",
+             "factura", "facture", "n.", "no.", "nº", "#"]
+    assert {w[0] for w in words} <= set(intent._NOT_QUANTITY_LEADS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2 cs roma for monday 12", "delivery on the 24 pls, 3 kg onions", "le 24 décembre 2 caisses", "12 december 5 cs",
+     "send 2 cases fri", "el 25 y el 26, 4 kg", "dia 17 manda 3 kg", "5 lb at 10 am, $40 invoice 2231"],
+)
+def test_date_mask_prefilter_changes_no_decision(text: str) -> None:
+    fast = intent.classify(text)
+    original = intent._may_match
+    try:
+        intent._may_match = lambda runs, heads: True  # type: ignore[assignment]
+        slow = intent.classify(text)
+    finally:
+        intent._may_match = original  # type: ignore[assignment]
+    assert fast == slow
