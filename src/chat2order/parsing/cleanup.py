@@ -22,6 +22,7 @@ _QUANTITY = re.compile(
     r"|bunch(?:es)?|molhos?|mazzi|manojos?|x)(?!\w)",
     re.IGNORECASE,
 )
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ def _strip_own_text(lines: list[str], p: _Patterns) -> str:
     lines = _drop_trailing_signature(lines, p)
     lines = _drop_greeting(lines, p)
     text = "\n".join(lines).strip()
-    return re.sub(r"\n{3,}", "\n\n", text)
+    return _BLANK_LINES.sub("\n\n", text)
 
 
 def _cut_signoff(lines: list[str], p: _Patterns) -> list[str]:

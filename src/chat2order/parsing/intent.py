@@ -65,6 +65,7 @@ def _fold(text: str) -> str:
 
 
 _WORD_RUN = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?\n]+")
 
 
 def _heads(words: list[str]) -> frozenset[str] | None:
@@ -262,7 +263,7 @@ def classify(text: str, locale: str = "en-US") -> IntentGuess:
 
 def _withdrawn(folded: str, rules: _Rules) -> bool:
     """The last sentence withdraws the message ("... no espera, eso es la semana que viene. Olvídalo")."""
-    sentences = [s for s in re.split(r"[.!?\n]+", folded) if s.strip(" \t-–—()")]
+    sentences = [s for s in _SENTENCE_END.split(folded) if s.strip(" \t-–—()")]
     if not sentences:
         return False
     return bool(rules.cues["withdraw"].search(sentences[-1]))
