@@ -14,7 +14,9 @@ from chat2order.parsing import grammar, lines, nlp
 from chat2order.parsing.units import fold, unit_word
 
 _BULLET = re.compile(r"^\s*(?:[-–—•*·▪►>✓✔]+|\(?\d{1,2}[.)](?=\s+\S*\d)|\d{1,2}[)])\s*")
-_HARD = re.compile(r"\s*(?:;|\s\+\s|\s\+(?=\d)|\|| / (?=\d)|(?<=[^\d\s]),|,(?=\s*[^\d\s])|(?<=\D),(?=\d)|,(?=\s)|(?<!\b[Nn]o)(?<!approx)(?<!\b[Cc]at)\.\s+|:\s+|!\s+|…\s*|\?\s+|\s[-–]\s(?=\d+\s*[^\W\d_]+\s+[^\W\d_]))\s*")
+# Hard item boundaries. The lookahead is implied by the alternatives (a match starts with a space or with
+# the first character of one of them) and lets the engine skip every other position with one class test.
+_HARD = re.compile(r"(?=[\s;|,.:!…?])\s*(?:;|\s\+\s|\s\+(?=\d)|\|| / (?=\d)|(?<=[^\d\s]),|,(?=\s*[^\d\s])|(?<=\D),(?=\d)|,(?=\s)|(?<!\b[Nn]o)(?<!approx)(?<!\b[Cc]at)\.\s+|:\s+|!\s+|…\s*|\?\s+|\s[-–]\s(?=\d+\s*[^\W\d_]+\s+[^\W\d_]))\s*")
 _PARENS = re.compile(r"\([^()]*\)")
 _CONJ = re.compile(r"\s+(?:and|&|n|e|et|y|i|plus|also|aussi|anche|tambien|tambem|tb|ed|but)\s+", re.IGNORECASE)
 

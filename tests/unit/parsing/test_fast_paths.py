@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.unit.parsing.catalogs import PRODUCE_US, index
 
-from chat2order.parsing import intent, lines, nlp, resolve
+from chat2order.parsing import intent, lines, nlp, resolve, segment
 from chat2order.parsing._langdata import load
 from chat2order.parsing.units import table_word, unit_word
 
@@ -209,3 +209,13 @@ def test_date_mask_prefilter_changes_no_decision(text: str) -> None:
     finally:
         intent._may_match = original  # type: ignore[assignment]
     assert fast == slow
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "no", "No", "approx", "cat", "1", "2", " ", "  ", ";", "|", ",", ".", ":", "!",
+                                 "…", "?", "+", "-", "–", "/", "\t", "kg", "\n"]), max_size=20).map("".join))
+def test_item_boundaries_split_where_the_plain_pattern_splits(text: str) -> None:
+    lead = r"(?=[\s;|,.:!…?])"
+    assert segment._HARD.pattern.startswith(lead)
+    plain = re.compile(segment._HARD.pattern[len(lead) :])
+    assert segment._HARD.split(text) == plain.split(text)
