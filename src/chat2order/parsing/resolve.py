@@ -265,7 +265,7 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
     # The stated unit picks the packing ("3 kg limao" -> per kg, "2 cx" -> the box).
     fits = {s.item.sku: _pack_fit(raw, s.item) for s in group}
     usual_before_pack = [s for s in group if s.item.sku in usual]
-    closest_before_pack = _best(group, _name2)
+    before_pack = group
     group = _best(group, lambda s: min(fits[s.item.sku], 2))
     fit = min(fits[group[0].item.sku], 2)
     in_history = [s for s in group if s.item.sku in usual]
@@ -322,13 +322,13 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
         # "5 lb red cabbage" where it buys the organic one by the bunch: the unit alone picked a SKU that
         # differs from the usual one by a word the chef did not write (grade, origin): ask.
         confidence = min(confidence, REVIEW_BELOW - 0.05)
-    elif (
-        not usual_before_pack and chosen not in closest_before_pack
-        and _other_product(raw, chosen.item, closest_before_pack, index)
-    ):
-        # No usual SKU, and the unit picked a SKU with words the chef did not write over one named exactly
-        # by their words: another product of the same family, not another packing.
-        confidence = min(confidence, REVIEW_BELOW - 0.05)
+    elif not usual_before_pack:
+        # Worked out only here (most lines have a usual SKU, or were settled above).
+        closest_before_pack = _best(before_pack, _name2)
+        if chosen not in closest_before_pack and _other_product(raw, chosen.item, closest_before_pack, index):
+            # No usual SKU, and the unit picked a SKU with words the chef did not write over one named exactly
+            # by their words: another product of the same family, not another packing.
+            confidence = min(confidence, REVIEW_BELOW - 0.05)
     if not chosen.head and _unexplained(raw.words, chosen.item, index):
         # "2 cs fancy wash tmato" -> a lemon that is fancy and washed: the product noun the SKU is named by is
         # not among the chef's words, and a word of theirs the catalog does not read is nothing like this

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.unit.parsing.catalogs import PRODUCE_US, index
 
-from chat2order.parsing import intent, lines, nlp, resolve, segment
+from chat2order.parsing import intent, lines, nlp, resolve, segment, units
 from chat2order.parsing._langdata import load
 from chat2order.parsing.units import table_word, unit_word
 
@@ -219,3 +221,16 @@ def test_item_boundaries_split_where_the_plain_pattern_splits(text: str) -> None
     assert segment._HARD.pattern.startswith(lead)
     plain = re.compile(segment._HARD.pattern[len(lead) :])
     assert segment._HARD.split(text) == plain.split(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 0.5, 1 / 3, 2.5, 10.0, 1e-5]))
+def test_memoised_decimal_is_the_fresh_conversion(value: float) -> None:
+    def fresh(v: float) -> Decimal:
+        if math.isnan(v) or math.isinf(v):
+            return Decimal(0)
+        return Decimal(str(round(v, 4))).normalize()
+
+    for _ in range(2):  # the second call answers from the memo
+        got = units.decimal(value)
+        assert (got, str(got)) == (fresh(value), str(fresh(value)))
