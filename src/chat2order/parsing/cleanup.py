@@ -62,13 +62,33 @@ def _words(words: list[str]) -> str:
     return "|".join(sorted(words, key=len, reverse=True))
 
 
+def _words_by_letter(words: list[str]) -> str:
+    """`_words(words)` with its alternatives grouped by first letter, each group keeping their order
+    ("t(?:hanks so much|hank you|...)|m(?:any thanks|...)|...").
+
+    Alternatives that start with different letters (none a case variant of another) cannot both match at
+    one position, so the grouping matches what the flat alternation matches, with the same priority; but
+    under IGNORECASE the engine tries each alternative in full, and grouped it tries one per letter.
+    Falls back to the flat alternation when an entry does not start with a plain lower-case letter."""
+    ordered = sorted(words, key=len, reverse=True)
+    if not all(w[:1].isalpha() and w[:1].islower() for w in ordered):
+        return "|".join(ordered)
+    groups: dict[str, list[str]] = {}
+    for w in ordered:
+        groups.setdefault(w[0], []).append(w[1:])
+    letters = list(groups)
+    if any(re.fullmatch(a, b, re.IGNORECASE) for a in letters for b in letters if a != b):
+        return "|".join(ordered)
+    return "|".join(f"{letter}(?:{'|'.join(rest)})" for letter, rest in groups.items())
+
+
 @cache
 def _patterns() -> _Patterns:
     data = load("cleanup", "markers")
     quote, sig, sal = data["quote"], data["signature"], data["salutation"]
     include = [p for lang in LANGUAGES for p in quote["include"].get(lang, [])]
-    signoffs = _words(sig["signoffs"])
-    greetings = _words(sal["greetings"])
+    signoffs = _words_by_letter(sig["signoffs"])
+    greetings = _words_by_letter(sal["greetings"])
     # A name after a sign-off or greeting: one to three words without digits ("Priya", "Sr. Carlos").
     # Names are capitalised ("Thanks, Priya"), so "Thanks for yesterday." is not a sign-off line.
     word = r"(?-i:[A-ZÀ-ÖØ-Þ])[\w'&-]*"

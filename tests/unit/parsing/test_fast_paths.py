@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.unit.parsing.catalogs import PRODUCE_US, index
 
-from chat2order.parsing import intent, lines, nlp, resolve, segment, units
+from chat2order.parsing import cleanup, intent, lines, nlp, resolve, segment, units
 from chat2order.parsing._langdata import load
 from chat2order.parsing.units import table_word, unit_word
 
@@ -234,3 +234,31 @@ def test_memoised_decimal_is_the_fresh_conversion(value: float) -> None:
     for _ in range(2):  # the second call answers from the memo
         got = units.decimal(value)
         assert (got, str(got)) == (fresh(value), str(fresh(value)))
+
+
+def _flat_cleanup_patterns() -> cleanup._Patterns:
+    grouped = cleanup._words_by_letter
+    cleanup._patterns.cache_clear()
+    try:
+        cleanup._words_by_letter = cleanup._words  # type: ignore[assignment]
+        return cleanup._patterns()
+    finally:
+        cleanup._words_by_letter = grouped  # type: ignore[assignment]
+        cleanup._patterns.cache_clear()
+
+
+_SIGN_PIECES = st.sampled_from(
+    ["Thanks", "thanks", "THANK YOU", "thank you so much", "many thanks", "ty", "Ta", "best", "Best regards",
+     "cheers", "obrigada", "Obrigado desde já", "merci d'avance", "Merci", "bonne soirée", "grazie", "Un saludo",
+     "hi", "Hello there", "bom dia", "Bonjour", "buenos días", "Priya", "Sr. Carlos", "Margot", "2 cs roma",
+     "tomato", " ", ", ", "!", ".", " - ", ":)", "\u2014", "x", "Tim", "hey"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SIGN_PIECES, max_size=8).map("".join))
+def test_sign_off_and_greeting_patterns_grouped_by_letter_match_the_flat_ones(text: str) -> None:
+    fast, flat = cleanup._patterns(), _flat_cleanup_patterns()
+    for name in ("signoff_line", "signoff_tail", "greeting_line", "greeting_prefix"):
+        a, b = getattr(fast, name).search(text), getattr(flat, name).search(text)
+        assert (a and a.span()) == (b and b.span()), name
