@@ -23,6 +23,9 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _BLANK_LINES = re.compile(r"\n{3,}")
+_AMOUNT = re.compile(r"\d\s*(?:kg|g|lb|cs|cx|x)\b", re.IGNORECASE)
+# A greeting line that is only a name and a comma or bang ("Joe,", "Dean Smith!").
+_NAME_ONLY = re.compile(r"[^\W\d_][\w.'-]*(?:\s+[^\W\d_][\w.'-]*)?\s*[,!]")
 
 
 @dataclass(frozen=True)
@@ -269,7 +272,7 @@ def _signature_like(line: str, p: _Patterns) -> bool:
     return bool(
         p.contact.search(s)
         or "|" in s
-        or (p.address.search(s) and not re.search(r"\d\s*(?:kg|g|lb|cs|cx|x)\b", s, re.IGNORECASE))
+        or (p.address.search(s) and not _AMOUNT.search(s))
         or (p.role.search(s) and not re.search(r"\d", s))
         or _is_name_line(s)
     )
@@ -299,7 +302,7 @@ def _drop_greeting(lines: list[str], p: _Patterns) -> list[str]:
     if first is None:
         return lines
     line = lines[first].strip()
-    if p.greeting_line.match(line) or re.fullmatch(r"[^\W\d_][\w.'-]*(?:\s+[^\W\d_][\w.'-]*)?\s*[,!]", line):
+    if p.greeting_line.match(line) or _NAME_ONLY.fullmatch(line):
         if any(other.strip() for other in lines[first + 1 :]):
             return lines[first + 1 :]
         return lines
