@@ -22,6 +22,10 @@ _QUANTITY = re.compile(
     r"|bunch(?:es)?|molhos?|mazzi|manojos?|x)(?!\w)",
     re.IGNORECASE,
 )
+_BLANK_LINES = re.compile(r"\n{3,}")
+_AMOUNT = re.compile(r"\d\s*(?:kg|g|lb|cs|cx|x)\b", re.IGNORECASE)
+# A greeting line that is only a name and a comma or bang ("Joe,", "Dean Smith!").
+_NAME_ONLY = re.compile(r"[^\W\d_][\w.'-]*(?:\s+[^\W\d_][\w.'-]*)?\s*[,!]")
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,33 @@ def _words(words: list[str]) -> str:
     return "|".join(sorted(words, key=len, reverse=True))
 
 
+def _words_by_letter(words: list[str]) -> str:
+    """`_words(words)` with its alternatives grouped by first letter, each group keeping their order
+    ("t(?:hanks so much|hank you|...)|m(?:any thanks|...)|...").
+
+    Alternatives that start with different letters (none a case variant of another) cannot both match at
+    one position, so the grouping matches what the flat alternation matches, with the same priority; but
+    under IGNORECASE the engine tries each alternative in full, and grouped it tries one per letter.
+    Falls back to the flat alternation when an entry does not start with a plain lower-case letter."""
+    ordered = sorted(words, key=len, reverse=True)
+    if not all(w[:1].isalpha() and w[:1].islower() for w in ordered):
+        return "|".join(ordered)
+    groups: dict[str, list[str]] = {}
+    for w in ordered:
+        groups.setdefault(w[0], []).append(w[1:])
+    letters = list(groups)
+    if any(re.fullmatch(a, b, re.IGNORECASE) for a in letters for b in letters if a != b):
+        return "|".join(ordered)
+    return "|".join(f"{letter}(?:{'|'.join(rest)})" for letter, rest in groups.items())
+
+
 @cache
 def _patterns() -> _Patterns:
     data = load("cleanup", "markers")
     quote, sig, sal = data["quote"], data["signature"], data["salutation"]
     include = [p for lang in LANGUAGES for p in quote["include"].get(lang, [])]
-    signoffs = _words(sig["signoffs"])
-    greetings = _words(sal["greetings"])
+    signoffs = _words_by_letter(sig["signoffs"])
+    greetings = _words_by_letter(sal["greetings"])
     # A name after a sign-off or greeting: one to three words without digits ("Priya", "Sr. Carlos").
     # Names are capitalised ("Thanks, Priya"), so "Thanks for yesterday." is not a sign-off line.
     word = r"(?-i:[A-ZÀ-ÖØ-Þ])[\w'&-]*"
@@ -204,7 +228,7 @@ def _strip_own_text(lines: list[str], p: _Patterns) -> str:
     lines = _drop_trailing_signature(lines, p)
     lines = _drop_greeting(lines, p)
     text = "\n".join(lines).strip()
-    return re.sub(r"\n{3,}", "\n\n", text)
+    return _BLANK_LINES.sub("\n\n", text)
 
 
 def _cut_signoff(lines: list[str], p: _Patterns) -> list[str]:
@@ -248,7 +272,7 @@ def _signature_like(line: str, p: _Patterns) -> bool:
     return bool(
         p.contact.search(s)
         or "|" in s
-        or (p.address.search(s) and not re.search(r"\d\s*(?:kg|g|lb|cs|cx|x)\b", s, re.IGNORECASE))
+        or (p.address.search(s) and not _AMOUNT.search(s))
         or (p.role.search(s) and not re.search(r"\d", s))
         or _is_name_line(s)
     )
@@ -278,7 +302,7 @@ def _drop_greeting(lines: list[str], p: _Patterns) -> list[str]:
     if first is None:
         return lines
     line = lines[first].strip()
-    if p.greeting_line.match(line) or re.fullmatch(r"[^\W\d_][\w.'-]*(?:\s+[^\W\d_][\w.'-]*)?\s*[,!]", line):
+    if p.greeting_line.match(line) or _NAME_ONLY.fullmatch(line):
         if any(other.strip() for other in lines[first + 1 :]):
             return lines[first + 1 :]
         return lines

@@ -28,6 +28,18 @@ _NUM_UNITS = (
     r"kg|kgs|g|gr|lb|lbs|#|oz|l|lt|ml|cs|cx|x|ct|pk|pcs|un|ea|doz|dz|case|cases|bag|bags|box|kilo|kilos|h|hs|pm|am|"
     r"%|covers|pax|people|pessoas|personas|persone|couverts"
 )
+# Patterns of the per-message helpers, compiled once (a pattern string passed to `re` is looked up in its
+# cache on every call, after building and hashing the string).
+_NUMERIC_DATE = re.compile(
+    rf"(?<![\w/.,#])(\d{{1,2}})/(\d{{1,2}})(?:/(\d{{2,4}}))?(?![\w/#]|[.,]\d|\s*(?:{_NUM_UNITS})\b)"
+)
+_DAY_NUMBER = re.compile(
+    rf"(?<![\w/.,])(?:(?P<prefix>dia|día|dia\s+|the)\s+)?(?P<day>\d{{1,2}})(?P<ord>st|nd|rd|th)?(?![\w/]|[.,]\d|\s*(?:{_NUM_UNITS})\b|\s*[:h]\d)"
+)
+_WORD_BEFORE = re.compile(r"([\w']+)[,.]?\s+(?:(?:the|le|el|il|o|dia|día)\s+)?$")
+_POSSESSIVE = re.compile(r"(?:'s|’s)$")
+_CLAUSE_END = re.compile(r"[.!?;\n]")
+_STOP_THEN_WORD = re.compile(r"\.\s*\w")
 # Month abbreviations that are everyday words in one of the languages ("out", "set", "mar").
 _AMBIGUOUS_MONTHS = frozenset({"set", "out", "mar", "ago", "may", "mai", "jun", "gen"})
 
@@ -170,8 +182,8 @@ def _clause_before(text: str, start: int) -> str:
 
 def _clause_after(text: str, end: int) -> str:
     piece = text[end : end + 40]
-    m = re.search(r"[.!?;\n]", piece)
-    if m and not (m.group() == "." and re.match(r"\.\s*\w", piece[m.start() :]) and m.start() == 0):
+    m = _CLAUSE_END.search(piece)
+    if m and not (m.group() == "." and _STOP_THEN_WORD.match(piece[m.start() :]) and m.start() == 0):
         piece = piece[: m.start()]
     for i, ch in enumerate(piece):
         if unicodedata.category(ch) == "So":
@@ -198,7 +210,7 @@ def _contains(words: list[str], phrases: frozenset[str]) -> bool:
 
 def _day_word_mention(text: str, start: int, end: int, base: dt.date, lex: _Lexicon) -> _Mention | None:
     token = text[start:end]
-    word = re.sub(r"(?:'s|’s)$", "", token)
+    word = _POSSESSIVE.sub("", token)
     possessive = word != token
     before_text = _clause_before(text, start)
     before = _WORD.findall(before_text)
@@ -303,10 +315,7 @@ def _explicit_mentions(text: str, base: dt.date, month_first: bool, lex: _Lexico
             _resolve(base, lex.months[m.group("month")], int(m.group("day")), m.group("year")),
             _STRONG,
         )
-    numeric = re.compile(
-        rf"(?<![\w/.,#])(\d{{1,2}})/(\d{{1,2}})(?:/(\d{{2,4}}))?(?![\w/#]|[.,]\d|\s*(?:{_NUM_UNITS})\b)"
-    )
-    for m in numeric.finditer(text):
+    for m in _NUMERIC_DATE.finditer(text):
         a, b = int(m.group(1)), int(m.group(2))
         month, day = (a, b) if month_first else (b, a)
         if month > 12 and day <= 12:
@@ -324,10 +333,7 @@ def _explicit_mentions(text: str, base: dt.date, month_first: bool, lex: _Lexico
             if year and len(year) == 2:
                 year = f"20{year}"
             add(start, m.end(), _resolve(base, month, day, year), _STRONG)
-    day_number = re.compile(
-        rf"(?<![\w/.,])(?:(?P<prefix>dia|día|dia\s+|the)\s+)?(?P<day>\d{{1,2}})(?P<ord>st|nd|rd|th)?(?![\w/]|[.,]\d|\s*(?:{_NUM_UNITS})\b|\s*[:h]\d)"
-    )
-    for m in day_number.finditer(text):
+    for m in _DAY_NUMBER.finditer(text):
         start = _weekday_prefix_start(text, m.start(), lex)
         has_weekday = start < m.start()
         if not (has_weekday or m.group("ord") or (m.group("prefix") or "").strip() in {"dia", "día"}):
@@ -354,7 +360,7 @@ def _explicit_mentions(text: str, base: dt.date, month_first: bool, lex: _Lexico
 
 def _weekday_prefix_start(text: str, start: int, lex: _Lexicon) -> int:
     """Start of a weekday right before a date ("Thursday 10 December", "terça dia 17"), else `start`."""
-    m = re.search(r"([\w']+)[,.]?\s+(?:(?:the|le|el|il|o|dia|día)\s+)?$", text[max(0, start - 30) : start])
+    m = _WORD_BEFORE.search(text[max(0, start - 30) : start])
     if m and m.group(1) in lex.weekdays:
         return start - (len(text[max(0, start - 30) : start]) - m.start())
     return start

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -43,6 +44,8 @@ class _Rules:
     not_quantity: re.Pattern[str]
     not_standing: re.Pattern[str]
     dates: re.Pattern[str]
+    date_heads: frozenset[str] | None
+    month_any: re.Pattern[str]
     for_day: re.Pattern[str]
     day_any: re.Pattern[str]
     # Leading word of every phrase of each cue (and of the day words): a cue can only match where the text
@@ -62,6 +65,7 @@ def _fold(text: str) -> str:
 
 
 _WORD_RUN = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?\n]+")
 
 
 def _heads(words: list[str]) -> frozenset[str] | None:
@@ -86,6 +90,44 @@ def _alternation(words: list[str]) -> str:
     return "|".join(re.escape(_fold(w)) for w in sorted(set(words), key=len, reverse=True))
 
 
+def _first_chars(words: list[str]) -> str:
+    """The first characters of the folded phrases, escaped for a character class."""
+    return "".join(sorted({re.escape(_fold(w)[:1]) for w in words}))
+
+
+def _led(digit_led: Sequence[str], word_led: Sequence[str], leads: str) -> str:
+    """One alternation of `digit_led` alternatives (each starts with a digit) and `word_led` ones (each starts
+    with a character of `leads`, never a digit), each group behind a one-character lookahead.
+
+    At any one position only one group can match, so the matches and their priority are those of the plain
+    alternation, whatever the interleaving; but the engine rejects a position by one class test instead of
+    trying every alternative there (a pattern starting with a lookbehind or a group gets no fast scan)."""
+    return rf"(?=[\d{leads}])(?:(?=\d)(?:{'|'.join(digit_led)})|{'|'.join(word_led)})"
+
+
+# Numbers that are times, prices, ids, dates, sizes or phone numbers, not quantities: the alternatives that
+# start with a digit, and those that start with a word or a sign (first characters in `_NOT_QUANTITY_LEADS`).
+_NOT_QUANTITY_DIGIT_LED = (
+    r"\d{1,2}\s*[:h]\s*\d{2}",
+    r"\d{1,2}\s*(?:am|pm|h)\b",
+    r"\d{1,2}h\s*-\s*\d{1,2}h",
+    r"\d[\d,.]*\s*(?:€|eur|euros|dollars|usd|gbp)\b",
+    r"\d+\s*(?:ct|count|st|nd|rd|th|º|ª|°)\b",
+    r"\d+\s*x\s*\d+(?![\w.,]*\s*(?:kg|lb|g|#))",
+    r"\d+\s*/\s*\d+\s*/\s*\d+",
+    r"\d{4,}",
+    r"\d+(?:[\s.-]\d+){2,}",
+    r"\d+\s*%",
+    r"\b\d+\s*(?:people|pessoas|personas|persone|couverts|covers|pax|pizze|pizzas)\b",
+)
+_NOT_QUANTITY_WORD_LED = (
+    r"(?:at|as|às|las|alle|ore|à|a las|before|after|antes de las|depois das|entre las|y las|e as)\s+\d{1,2}\b",
+    r"[$£€]\s*\d[\d,.]*",
+    r"(?:the|invoice|fatura|fattura|factura|facture|n\.|no\.|nº|#)\s*\d+",
+)
+_NOT_QUANTITY_LEADS = "#$aàbdefilnoty£€"
+
+
 @cache
 def _rules() -> _Rules:
     data = load("intent", "cues")
@@ -106,29 +148,22 @@ def _rules() -> _Rules:
         rf"|(?<![\w])(?:{_alternation(data['counts']['words'])})(?![\w])"
     )
     qty_item = re.compile(r"(?<![\w/.,#$£€])\d+(?:[.,]\d+)?(?![\w/%]|[.,]\d)")
-    # Numbers that are times, prices, ids, dates, sizes or phone numbers, not quantities.
-    not_quantity = re.compile(
-        r"\d{1,2}\s*[:h]\s*\d{2}|\d{1,2}\s*(?:am|pm|h)\b|\d{1,2}h\s*-\s*\d{1,2}h"
-        r"|(?:at|as|às|las|alle|ore|à|a las|before|after|antes de las|depois das|entre las|y las|e as)\s+\d{1,2}\b"
-        r"|[$£€]\s*\d[\d,.]*|\d[\d,.]*\s*(?:€|eur|euros|dollars|usd|gbp)\b"
-        r"|\d+\s*(?:ct|count|st|nd|rd|th|º|ª|°)\b|\d+\s*x\s*\d+(?![\w.,]*\s*(?:kg|lb|g|#))"
-        r"|\d+\s*/\s*\d+\s*/\s*\d+|\d{4,}|\d+(?:[\s.-]\d+){2,}|\d+\s*%"
-        r"|(?:the|invoice|fatura|fattura|factura|facture|n\.|no\.|nº|#)\s*\d+"
-        r"|\b\d+\s*(?:people|pessoas|personas|persone|couverts|covers|pax|pizze|pizzas)\b"
-    )
+    not_quantity = re.compile(_led(_NOT_QUANTITY_DIGIT_LED, _NOT_QUANTITY_WORD_LED, _NOT_QUANTITY_LEADS))
     days = load("dates", "words")
     langs = [days[lang] for lang in days]
     day_words = [w for d in langs for names in d["weekdays"] for w in names] + [
         w for d in langs for w in d["tomorrow"] + d["today"]
     ]
     month_words = [w for d in langs for names in d["months"] for w in names if len(w) > 3]
-    weekday_alt = _alternation([w for d in langs for names in d["weekdays"] for w in names])
-    dates = re.compile(
-        rf"(?<![\w])(?:{weekday_alt})\s+(?:dia\s+|the\s+)?\d{{1,2}}(?!\s*(?:{units})(?![\w]))"
-        rf"|\d{{1,2}}(?:st|nd|rd|th|º|er)?\s*(?:de\s+|of\s+)?(?:{_alternation(month_words)})(?![\w])"
+    weekdays = [w for d in langs for names in d["weekdays"] for w in names]
+    day_of_month = ["le", "el", "il", "del", "dal", "du", "au", "dia", "the", "on the"]
+    date_word_led = (
+        rf"(?<![\w])(?:{_alternation(weekdays)})\s+(?:dia\s+|the\s+)?\d{{1,2}}(?!\s*(?:{units})(?![\w]))",
         # "le 24", "el 25 y el 26", "dia 17": a day of the month unless a unit follows.
-        rf"|(?<![\w])(?:le|el|il|del|dal|du|au|dia|the|on the)\s+\d{{1,2}}(?![\d.,])(?!\s*(?:{units})(?![\w]))"
+        rf"(?<![\w])(?:{_alternation(day_of_month)})\s+\d{{1,2}}(?![\d.,])(?!\s*(?:{units})(?![\w]))",
     )
+    date_digit_led = (rf"\d{{1,2}}(?:st|nd|rd|th|º|er)?\s*(?:de\s+|of\s+)?(?:{_alternation(month_words)})(?![\w])",)
+    dates = re.compile(_led(date_digit_led, date_word_led, _first_chars(weekdays + day_of_month)))
     for_day = re.compile(
         rf"(?<![\w])(?:{_alternation([w for d in langs for w in d['before_strong']])})\s+(?:el\s+|o\s+|a\s+)?"
         rf"(?:{_alternation(day_words)})(?![\w])|^\s*(?:{_alternation(day_words)})\s*:"
@@ -143,6 +178,10 @@ def _rules() -> _Rules:
         not_standing_heads=_heads(data["masks"]["not_standing"] + data["masks"]["not_day"]),
         day_any=re.compile(rf"(?<![\w])(?:{_alternation(day_words)})(?![\w])"),
         dates=dates,
+        # A date needs a weekday or day-of-month word (each followed by a space, so a word of its own) or a
+        # month name: without either, the text has no date to mask.
+        date_heads=_heads(weekdays + day_of_month),
+        month_any=re.compile(_alternation(month_words)),
         not_standing=not_standing,
         for_day=for_day,
         weights={k: float(v) for k, v in data["weights"].items()},
@@ -163,14 +202,20 @@ def classify(text: str, locale: str = "en-US") -> IntentGuess:
     if not folded.strip():
         return IntentGuess("other", 0.9, "empty message")
     hits: dict[str, float] = {}
-    masked = rules.not_quantity.sub(" ", rules.dates.sub(" ", folded))
-    qty_units = len(rules.qty_unit.findall(masked))
-    qty_items = len(rules.qty_item.findall(rules.qty_unit.sub(" ", masked)))
+    folded_runs = frozenset(_WORD_RUN.findall(folded))
+    if _may_match(folded_runs, rules.date_heads) or rules.month_any.search(folded):
+        folded_dated = rules.dates.sub(" ", folded)
+    else:
+        folded_dated = folded
+    masked = rules.not_quantity.sub(" ", folded_dated)
+    # One pass counts and blanks the quantities with a unit (it cannot match empty: count == len(findall)).
+    unit_free, qty_units = rules.qty_unit.subn(" ", masked)
+    qty_items = len(rules.qty_item.findall(unit_free))
     if qty_units:
         hits["qty_unit"] = rules.weights["qty_unit"] * min(qty_units, 3)
     if qty_items:
         hits["qty_item"] = rules.weights["qty_item"] * min(qty_items, 3)
-    runs = folded_runs = frozenset(_WORD_RUN.findall(folded))
+    runs = folded_runs
     cue_text = rules.not_standing.sub(" ", folded) if _may_match(runs, rules.not_standing_heads) else folded
     if cue_text is not folded:
         runs = frozenset(_WORD_RUN.findall(cue_text))
@@ -218,7 +263,7 @@ def classify(text: str, locale: str = "en-US") -> IntentGuess:
 
 def _withdrawn(folded: str, rules: _Rules) -> bool:
     """The last sentence withdraws the message ("... no espera, eso es la semana que viene. Olvídalo")."""
-    sentences = [s for s in re.split(r"[.!?\n]+", folded) if s.strip(" \t-–—()")]
+    sentences = [s for s in _SENTENCE_END.split(folded) if s.strip(" \t-–—()")]
     if not sentences:
         return False
     return bool(rules.cues["withdraw"].search(sentences[-1]))

@@ -25,6 +25,7 @@ from chat2order.parsing.units import decimal, fold
 
 MAX_CHARS = 20_000
 TRUST_OTHER = 0.8  # the intent classifier's "other" wins over found lines from this confidence
+_QUANTITY_FIRST = re.compile(r"^\s*(?:\d|[½¼¾])")
 
 
 @dataclass
@@ -374,8 +375,8 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
 
 def _listed(seg: str, segs: list[str]) -> bool:
     """`seg` is one item of a list: it starts with its quantity, and so do most of the other items."""
-    starts = [bool(re.match(r"^\s*(?:\d|[½¼¾])", s)) for s in segs]
-    return bool(re.match(r"^\s*(?:\d|[½¼¾])", seg)) and len(segs) >= 3 and sum(starts) >= 0.6 * len(segs)
+    starts = [bool(_QUANTITY_FIRST.match(s)) for s in segs]
+    return bool(_QUANTITY_FIRST.match(seg)) and len(segs) >= 3 and sum(starts) >= 0.6 * len(segs)
 
 
 def _orig_pos(seg: str, fseg: str, pos: int) -> int:

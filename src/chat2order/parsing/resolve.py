@@ -9,6 +9,7 @@ ambiguity. Not carried (sku None, not_carried True) when the catalog holds no SK
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from weakref import WeakKeyDictionary
 
 from rapidfuzz import fuzz
 
@@ -28,6 +29,9 @@ GENERIC_PACK_WORDS = frozenset(
     ("case", "cs", "box", "bx", "bag", "sack", "bunch", "flat", "tray", "pack", "pk", "can", "tin", "jar", "tub",
      "bottle", "carton", "ctn", "crate")
 )
+
+# Respellings per catalog index, dropped with the index (a new catalog version builds a new one).
+_RESPELT: WeakKeyDictionary[CatalogIndex, dict[str, str]] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,26 @@ def _pack_fit(raw: RawLine, item: Item) -> int:
 
 
 def _best(group: list[Scored], key) -> list[Scored]:  # type: ignore[no-untyped-def]
-    top = max(key(s) for s in group)
-    return [s for s in group if key(s) == top]
+    """The members of `group` with the highest `key`, in their order (each key computed once)."""
+    keys = [key(s) for s in group]
+    top = max(keys)
+    return [s for s, k in zip(group, keys) if k == top]
+
+
+# round(name, 2) of the name coverages seen so far: Python's correctly rounded round() costs ~1 us, the
+# decision rules ask for it several times per candidate, and a catalog's coverages take few distinct values.
+_ROUNDED2: dict[float, float] = {}
+
+
+def _name2(s: Scored) -> float:
+    """round(s.name, 2), memoised."""
+    name = s.name
+    out = _ROUNDED2.get(name)
+    if out is None:
+        if len(_ROUNDED2) > 200_000:
+            _ROUNDED2.clear()
+        out = _ROUNDED2[name] = round(name, 2)
+    return out
 
 
 def _search(raw: RawLine, index: CatalogIndex, profile: Profile) -> list[Scored]:
@@ -175,9 +197,18 @@ def _other_product(raw: RawLine, item: Item, usual: list[Scored], index: Catalog
     return all(set(item.words) - set(u.item.words) - said for u in usual)
 
 
+def _respelt(index: CatalogIndex) -> dict[str, str]:
+    """`_swapped` of the words seen so far with this index (a pure function of word and catalog)."""
+    memo = _RESPELT.get(index)
+    if memo is None or len(memo) > 100_000:
+        memo = _RESPELT[index] = {}
+    return memo
+
+
 def _respell(raw: RawLine, index: CatalogIndex) -> RawLine:
-    words = [_swapped(w, index) for w in raw.words]
-    before = [_swapped(w, index) for w in raw.words_before]
+    memo = _respelt(index)
+    words = [memo.get(w) or memo.setdefault(w, _swapped(w, index)) for w in raw.words]
+    before = [memo.get(w) or memo.setdefault(w, _swapped(w, index)) for w in raw.words_before]
     if words == raw.words and before == raw.words_before:
         return raw
     return replace(raw, words=words, words_before=before)
@@ -187,7 +218,10 @@ def _talk_words(raw: RawLine, lang: str) -> set[str]:
     """Words of the line the reader dropped as talk ("fresh", "nice")."""
     said = {fold(w) for w in raw.words}
     filler = grammar.filler(lang)
-    return {fold(t) for t in nlp.tokens(raw.text, lang) if fold(t) in filler and fold(t) not in said and fold(t).isalpha() and len(t) >= 4}
+    return {
+        f for t in nlp.tokens(raw.text, lang)
+        if (f := fold(t)) in filler and f not in said and f.isalpha() and len(t) >= 4
+    }
 
 
 def _name_has(item: Item, words: set[str]) -> bool:
@@ -207,11 +241,13 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
     # it never buys ("tomate para rallar" -> its "Tomate maduro para triturar", not "Pan rallado").
     # But not a sibling of the closer name ("spring mix organic spain" where it buys "... organic chile"): the
     # words the chef wrote beyond the usual item (origin, variety, grade) are what they ask for this time.
-    if not any(s.item.sku in profile for s in group):
+    usual = profile.counts  # `sku in profile` without a Python-level __contains__ per candidate
+    if not any(s.item.sku in usual for s in group):
         heads = {s.item.words[0] for s in group if s.item.words}
+        reach = max(best_q - HISTORY_REACH, 0.5)
         near = [
             s for s in scored
-            if s.item.sku in profile and s.query >= max(best_q - HISTORY_REACH, 0.5)
+            if s.item.sku in usual and s.query >= reach
             and not (s.item.words and s.item.words[0] in heads)
         ]
         if near:
@@ -228,11 +264,11 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
         group = _best(group, lambda s: s.spec)
     # The stated unit picks the packing ("3 kg limao" -> per kg, "2 cx" -> the box).
     fits = {s.item.sku: _pack_fit(raw, s.item) for s in group}
-    usual_before_pack = [s for s in group if s.item.sku in profile]
-    closest_before_pack = _best(group, lambda s: round(s.name, 2))
+    usual_before_pack = [s for s in group if s.item.sku in usual]
+    before_pack = group
     group = _best(group, lambda s: min(fits[s.item.sku], 2))
     fit = min(fits[group[0].item.sku], 2)
-    in_history = [s for s in group if s.item.sku in profile]
+    in_history = [s for s in group if s.item.sku in usual]
     literal = [s for s in group if fits[s.item.sku] == 3]
     reason = ""
     chosen: Scored | None = None
@@ -253,7 +289,7 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
         if len(exact) == 1:
             chosen, reason = exact[0], "history-quantity"
         else:
-            named = _best(in_history, lambda s: round(s.name, 2))
+            named = _best(in_history, _name2)
             second = sorted((s.name for s in in_history), reverse=True)[1]
             if len(named) == 1 and named[0].name >= 0.99 and second <= 0.75:
                 chosen, reason = named[0], "history-name"
@@ -262,8 +298,8 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
     else:
         # No history: only a SKU whose whole name the chef wrote ("cebolla" -> "Cebolla", not "Cebolla
         # morada") is taken without asking.
-        named = _best(group, lambda s: round(s.name, 2))
-        second = sorted({round(s.name, 2) for s in group}, reverse=True)
+        named = _best(group, _name2)
+        second = sorted({_name2(s) for s in group}, reverse=True)
         if len(named) == 1 and named[0].name >= 0.99 and (len(second) < 2 or second[1] <= 0.75):
             chosen, reason = named[0], "name"
         else:
@@ -286,13 +322,13 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
         # "5 lb red cabbage" where it buys the organic one by the bunch: the unit alone picked a SKU that
         # differs from the usual one by a word the chef did not write (grade, origin): ask.
         confidence = min(confidence, REVIEW_BELOW - 0.05)
-    elif (
-        not usual_before_pack and chosen not in closest_before_pack
-        and _other_product(raw, chosen.item, closest_before_pack, index)
-    ):
-        # No usual SKU, and the unit picked a SKU with words the chef did not write over one named exactly
-        # by their words: another product of the same family, not another packing.
-        confidence = min(confidence, REVIEW_BELOW - 0.05)
+    elif not usual_before_pack:
+        # Worked out only here (most lines have a usual SKU, or were settled above).
+        closest_before_pack = _best(before_pack, _name2)
+        if chosen not in closest_before_pack and _other_product(raw, chosen.item, closest_before_pack, index):
+            # No usual SKU, and the unit picked a SKU with words the chef did not write over one named exactly
+            # by their words: another product of the same family, not another packing.
+            confidence = min(confidence, REVIEW_BELOW - 0.05)
     if not chosen.head and _unexplained(raw.words, chosen.item, index):
         # "2 cs fancy wash tmato" -> a lemon that is fancy and washed: the product noun the SKU is named by is
         # not among the chef's words, and a word of theirs the catalog does not read is nothing like this

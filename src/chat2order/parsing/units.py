@@ -261,4 +261,14 @@ def decimal(value: float) -> Decimal:
     """A quantity as a Decimal without binary noise (0.5 -> 0.5, 1/3 -> 0.3333)."""
     if math.isnan(value) or math.isinf(value):
         return Decimal(0)
-    return Decimal(str(round(value, 4))).normalize()
+    # Remembered per value (a few dozen quantities recur); not for zero, whose sign the Decimal keeps but a
+    # dict key does not (-0.0 == 0.0).
+    out = _DECIMALS.get(value) if value else None
+    if out is None:
+        out = Decimal(str(round(value, 4))).normalize()
+        if value and len(_DECIMALS) < 10_000:
+            _DECIMALS[value] = out
+    return out
+
+
+_DECIMALS: dict[float, Decimal] = {}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import re
 import threading
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.unit.parsing.catalogs import PRODUCE_US, index
 
-from chat2order.parsing import intent, lines, nlp
+from chat2order.parsing import cleanup, intent, lines, nlp, resolve, segment, units
+from chat2order.parsing._langdata import load
 from chat2order.parsing.units import table_word, unit_word
 
 
@@ -123,3 +127,138 @@ def test_searches_from_several_threads_agree_with_one_thread() -> None:
     for t in threads:
         t.join()
     assert all(r == expected for r in results)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=1, allow_nan=False), min_size=1, max_size=12))
+def test_best_and_memoised_rounding_pick_what_rounding_each_time_picks(names: list[float]) -> None:
+    idx = index(PRODUCE_US, "en-US")
+    item = idx.items[0]
+    group = [resolve.Scored(item, 1.0, name, 0.0) for name in names]
+    top = max(round(s.name, 2) for s in group)
+    assert resolve._best(group, resolve._name2) == [s for s in group if round(s.name, 2) == top]
+    assert [resolve._name2(s) for s in group] == [round(s.name, 2) for s in group]
+
+
+@pytest.mark.parametrize("words", [["leomn", "tomato"], ["tomatoe", "plum"], ["onoin", "red"], ["abcd", "lime"]])
+def test_respelling_memo_gives_the_swapped_spelling(words: list[str]) -> None:
+    idx = index(PRODUCE_US, "en-US")
+    raw = lines.read(" ".join(["2 cs", *words]), "en")
+    expected = [resolve._swapped(w, idx) for w in raw.words]
+    assert resolve._respell(raw, idx).words == expected
+    assert resolve._respell(raw, idx).words == expected  # from the memo
+
+
+_PLAIN_NOT_QUANTITY = re.compile(
+    r"\d{1,2}\s*[:h]\s*\d{2}|\d{1,2}\s*(?:am|pm|h)\b|\d{1,2}h\s*-\s*\d{1,2}h"
+    r"|(?:at|as|às|las|alle|ore|à|a las|before|after|antes de las|depois das|entre las|y las|e as)\s+\d{1,2}\b"
+    r"|[$£€]\s*\d[\d,.]*|\d[\d,.]*\s*(?:€|eur|euros|dollars|usd|gbp)\b"
+    r"|\d+\s*(?:ct|count|st|nd|rd|th|º|ª|°)\b|\d+\s*x\s*\d+(?![\w.,]*\s*(?:kg|lb|g|#))"
+    r"|\d+\s*/\s*\d+\s*/\s*\d+|\d{4,}|\d+(?:[\s.-]\d+){2,}|\d+\s*%"
+    r"|(?:the|invoice|fatura|fattura|factura|facture|n\.|no\.|nº|#)\s*\d+"
+    r"|\b\d+\s*(?:people|pessoas|personas|persone|couverts|covers|pax|pizze|pizzas)\b"
+)
+
+
+def _plain_dates() -> re.Pattern[str]:
+    """The date mask as one plain alternation (as it was before the grouping)."""
+    data, days = load("intent", "cues"), load("dates", "words")
+    langs = [days[lang] for lang in days]
+    units = intent._alternation(data["numbers"]["units"])
+    months = intent._alternation([w for d in langs for names in d["months"] for w in names if len(w) > 3])
+    weekdays = intent._alternation([w for d in langs for names in d["weekdays"] for w in names])
+    return re.compile(
+        rf"(?<![\w])(?:{weekdays})\s+(?:dia\s+|the\s+)?\d{{1,2}}(?!\s*(?:{units})(?![\w]))"
+        rf"|\d{{1,2}}(?:st|nd|rd|th|º|er)?\s*(?:de\s+|of\s+)?(?:{months})(?![\w])"
+        rf"|(?<![\w])(?:le|el|il|del|dal|du|au|dia|the|on the)\s+\d{{1,2}}(?![\d.,])(?!\s*(?:{units})(?![\w]))"
+    )
+
+
+_MASK_PIECES = st.sampled_from(
+    ["2", "12", "3.5", "1,5", "10h", ":", "30", "am", "pm", " ", "  ", "\n", "-", "/", "x", "%", "$", "€", "£", "#",
+     "at ", "as ", "a las ", "before ", "the ", "invoice ", "no.", "n.", "nº", "ct", "th", "people", "eur", "kg",
+     "mon", "monday ", "friday", "tue", "dia ", "le ", "el ", "on the ", "of ", "de ", "december", "dec", "janeiro",
+     "mars", "st", "er", "º", "à", "e as ", "lb", "cs", "roma", "tomato", "a", "y las "]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MASK_PIECES, max_size=14).map("".join))
+def test_grouped_masks_blank_what_the_plain_alternations_blank(text: str) -> None:
+    rules = intent._rules()
+    assert rules.not_quantity.sub(" ", text) == _PLAIN_NOT_QUANTITY.sub(" ", text)
+    assert rules.dates.sub(" ", text) == _plain_dates().sub(" ", text)
+
+
+def test_word_led_masks_start_with_a_lead_character() -> None:
+    words = ["at", "as", "às", "las", "alle", "ore", "à", "a las", "before", "after", "antes de las",
+             "depois das", "entre las", "y las", "e as", "$", "£", "€", "the", "invoice", "fatura", "fattura",
+             "factura", "facture", "n.", "no.", "nº", "#"]
+    assert {w[0] for w in words} <= set(intent._NOT_QUANTITY_LEADS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2 cs roma for monday 12", "delivery on the 24 pls, 3 kg onions", "le 24 décembre 2 caisses", "12 december 5 cs",
+     "send 2 cases fri", "el 25 y el 26, 4 kg", "dia 17 manda 3 kg", "5 lb at 10 am, $40 invoice 2231"],
+)
+def test_date_mask_prefilter_changes_no_decision(text: str) -> None:
+    fast = intent.classify(text)
+    original = intent._may_match
+    try:
+        intent._may_match = lambda runs, heads: True  # type: ignore[assignment]
+        slow = intent.classify(text)
+    finally:
+        intent._may_match = original  # type: ignore[assignment]
+    assert fast == slow
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "no", "No", "approx", "cat", "1", "2", " ", "  ", ";", "|", ",", ".", ":", "!",
+                                 "…", "?", "+", "-", "–", "/", "\t", "kg", "\n"]), max_size=20).map("".join))
+def test_item_boundaries_split_where_the_plain_pattern_splits(text: str) -> None:
+    lead = r"(?=[\s;|,.:!…?])"
+    assert segment._HARD.pattern.startswith(lead)
+    plain = re.compile(segment._HARD.pattern[len(lead) :])
+    assert segment._HARD.split(text) == plain.split(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 0.5, 1 / 3, 2.5, 10.0, 1e-5]))
+def test_memoised_decimal_is_the_fresh_conversion(value: float) -> None:
+    def fresh(v: float) -> Decimal:
+        if math.isnan(v) or math.isinf(v):
+            return Decimal(0)
+        return Decimal(str(round(v, 4))).normalize()
+
+    for _ in range(2):  # the second call answers from the memo
+        got = units.decimal(value)
+        assert (got, str(got)) == (fresh(value), str(fresh(value)))
+
+
+def _flat_cleanup_patterns() -> cleanup._Patterns:
+    grouped = cleanup._words_by_letter
+    cleanup._patterns.cache_clear()
+    try:
+        cleanup._words_by_letter = cleanup._words  # type: ignore[assignment]
+        return cleanup._patterns()
+    finally:
+        cleanup._words_by_letter = grouped  # type: ignore[assignment]
+        cleanup._patterns.cache_clear()
+
+
+_SIGN_PIECES = st.sampled_from(
+    ["Thanks", "thanks", "THANK YOU", "thank you so much", "many thanks", "ty", "Ta", "best", "Best regards",
+     "cheers", "obrigada", "Obrigado desde já", "merci d'avance", "Merci", "bonne soirée", "grazie", "Un saludo",
+     "hi", "Hello there", "bom dia", "Bonjour", "buenos días", "Priya", "Sr. Carlos", "Margot", "2 cs roma",
+     "tomato", " ", ", ", "!", ".", " - ", ":)", "\u2014", "x", "Tim", "hey"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SIGN_PIECES, max_size=8).map("".join))
+def test_sign_off_and_greeting_patterns_grouped_by_letter_match_the_flat_ones(text: str) -> None:
+    fast, flat = cleanup._patterns(), _flat_cleanup_patterns()
+    for name in ("signoff_line", "signoff_tail", "greeting_line", "greeting_prefix"):
+        a, b = getattr(fast, name).search(text), getattr(flat, name).search(text)
+        assert (a and a.span()) == (b and b.span()), name
