@@ -90,3 +90,28 @@ def test_called_as_a_service_it_only_queues(committed_pg: Any, tmp_path: Path) -
     process_message(rt, inbound(kitchen(), ORDER_TEXT).id)
     confirmation = _rows(committed_pg)["confirmation"]
     assert (confirmation.status, rt.queue.enqueued) == ("pending", [("deliver", (confirmation.id,))])
+
+
+def test_sending_a_chat_confirmation_reads_the_row_with_what_it_needs_in_one_statement(
+    committed_pg: Any, tmp_path: Path
+) -> None:
+    from sqlalchemy import event
+
+    rt = runtime(committed_pg, tmp_path)
+    process_message(rt, inbound(kitchen(), ORDER_TEXT, channel="chat").id)
+    confirmation = _rows(committed_pg)["confirmation"]
+    statements: list[str] = []
+    engine = committed_pg.kw["bind"]
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        dispatch.deliver(rt, confirmation.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert _rows(committed_pg)["confirmation"].status == "sent"
+    # Claim: the row locked with its inbound message, order and their suppliers (the sender's address), then
+    # its lease; after the send, the row locked again and its outcome. Before: three more lazy loads.
+    assert len(statements) <= 4, statements

@@ -19,13 +19,14 @@ or a lost Redis left behind. docs/dispatch.md states exactly what "exactly once"
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from chat2order.errors import Chat2OrderError, InvalidInput, NotFound
 from chat2order.metrics import DISPATCH
@@ -171,13 +172,33 @@ def _hold_for_window(session: Session, row: OutboundMessage, now: dt.datetime) -
     )
 
 
+@functools.cache
+def _claim_statement(postgres: bool) -> Select[tuple[OutboundMessage]]:
+    """The row locked, with what `_sender_address` and the cancelled-sheet check read loaded in the same
+    statement (one round trip instead of up to four lazy loads); built once, since building a statement
+    costs more CPU than running this one."""
+    stmt = (
+        select(OutboundMessage)
+        .where(OutboundMessage.id == bindparam("outbox_id"))
+        .options(
+            joinedload(OutboundMessage.inbound_message).joinedload(InboundMessage.supplier),
+            joinedload(OutboundMessage.order).joinedload(Order.supplier),
+        )
+    )
+    # Only the outbox row is locked; the joined rows are read as they are (they were before, lazily).
+    return stmt.with_for_update(of=OutboundMessage) if postgres else stmt
+
+
+@functools.cache
+def _finish_statement(postgres: bool) -> Select[tuple[OutboundMessage]]:
+    stmt = select(OutboundMessage).where(OutboundMessage.id == bindparam("outbox_id"))
+    return stmt.with_for_update() if postgres else stmt
+
+
 def _claim(rt: Runtime, outbox_id: int, now: dt.datetime, follow_up: list[int]) -> _Claim | None:
     """Lock and lease the row, or settle it without sending; rows to send next are appended to `follow_up`."""
     with rt.sessionmaker() as session, session.begin():
-        stmt = select(OutboundMessage).where(OutboundMessage.id == outbox_id)
-        if _is_postgres(session):
-            stmt = stmt.with_for_update()
-        row = session.execute(stmt).scalar_one_or_none()
+        row = session.execute(_claim_statement(_is_postgres(session)), {"outbox_id": outbox_id}).scalar_one_or_none()
         if row is None:
             log.warning("deliver: outbox row %s does not exist", outbox_id)
             return None
@@ -231,10 +252,7 @@ def _finish(rt: Runtime, claim: _Claim, *, status: str, now: dt.datetime, provid
             error: str | None = None, next_attempt_at: dt.datetime | None = None) -> None:
     """Record the outcome of `claim`, unless a newer attempt (or a status callback) got there first."""
     with rt.sessionmaker() as session, session.begin():
-        stmt = select(OutboundMessage).where(OutboundMessage.id == claim.outbox_id)
-        if _is_postgres(session):
-            stmt = stmt.with_for_update()
-        row = session.execute(stmt).scalar_one()
+        row = session.execute(_finish_statement(_is_postgres(session)), {"outbox_id": claim.outbox_id}).scalar_one()
         ours = row.status == "sending" and row.attempts == claim.attempt
         if not ours:
             if provider_id is not None and row.provider_id == provider_id:
