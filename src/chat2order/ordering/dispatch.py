@@ -23,7 +23,7 @@ import functools
 import hashlib
 import logging
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -90,6 +90,7 @@ class _Claim:
     attempt: int
     recovering: bool
     outgoing: Outgoing
+    purpose: str = ""
 
 
 def _sender_address(row: OutboundMessage, rt: Runtime) -> str | None:
@@ -235,7 +236,7 @@ def _claim(rt: Runtime, outbox_id: int, now: dt.datetime, follow_up: list[int]) 
         row.status = "sending"
         row.attempts += 1
         row.next_attempt_at = now + dt.timedelta(seconds=rt.settings.dispatch_lease_seconds)
-        return _Claim(outbox_id, row.attempts, recovering, outgoing)
+        return _Claim(outbox_id, row.attempts, recovering, outgoing, row.purpose)
 
 
 def mark_order_dispatched(session: Session, row: OutboundMessage, now: dt.datetime) -> None:
@@ -251,6 +252,8 @@ def mark_order_dispatched(session: Session, row: OutboundMessage, now: dt.dateti
 def _finish(rt: Runtime, claim: _Claim, *, status: str, now: dt.datetime, provider_id: str | None = None,
             error: str | None = None, next_attempt_at: dt.datetime | None = None) -> None:
     """Record the outcome of `claim`, unless a newer attempt (or a status callback) got there first."""
+    if status == "sent" and claim.purpose != "order_sheet" and _record_sent(rt, claim, now, provider_id):
+        return
     with rt.sessionmaker() as session, session.begin():
         row = session.execute(_finish_statement(_is_postgres(session)), {"outbox_id": claim.outbox_id}).scalar_one()
         ours = row.status == "sending" and row.attempts == claim.attempt
@@ -275,6 +278,36 @@ def _finish(rt: Runtime, claim: _Claim, *, status: str, now: dt.datetime, provid
             contact = session.execute(select(Contact).where(Contact.phone == row.recipient)).scalar_one_or_none()
             if contact is not None:
                 contact.sms_opted_out = True
+
+
+def _record_sent(rt: Runtime, claim: _Claim, now: dt.datetime, provider_id: str | None) -> bool:
+    """The usual outcome in one fenced UPDATE: `sent`, if the row is still this attempt's (`sending`, same
+    attempt number). False when it is not (a newer attempt or a status callback got there first): `_finish`
+    then reads the row and decides as for any other outcome. Nothing else changes on a send that is not an
+    order sheet (whose order becomes `dispatched`)."""
+    with rt.sessionmaker() as session, session.begin():
+        values = {"status": "sent", "next_attempt_at": None, "sent_at": now}
+        if provider_id is not None:
+            values["provider_id"] = provider_id
+        params = {f"new_{name}": value for name, value in values.items()}
+        done = session.execute(
+            _sent_statement(tuple(values)), {**params, "outbox_id": claim.outbox_id, "attempt": claim.attempt}
+        )
+        return bool(done.rowcount)
+
+
+@functools.cache
+def _sent_statement(columns: tuple[str, ...]) -> Any:
+    table = OutboundMessage.__table__
+    return (
+        table.update()
+        .where(
+            table.c.id == bindparam("outbox_id"),
+            table.c.status == "sending",
+            table.c.attempts == bindparam("attempt"),
+        )
+        .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns})
+    )
 
 
 def _retry_delay(attempt: int) -> dt.timedelta:
