@@ -33,6 +33,21 @@ class FlakySender:
         return None
 
 
+class RecordingSender:
+    name = "recording"
+    resend_is_deduplicated = False
+
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    def send(self, msg: Outgoing) -> Sent:
+        self.sent.append(msg)
+        return Sent(provider_id=f"rec-{msg.outbox_id}")
+
+    def find_sent(self, msg: Outgoing) -> str | None:
+        return None
+
+
 def _rows(maker: Any) -> dict[str, OutboundMessage]:
     with maker() as session:
         return {row.purpose: row for row in session.scalars(select(OutboundMessage))}
@@ -92,13 +107,16 @@ def test_called_as_a_service_it_only_queues(committed_pg: Any, tmp_path: Path) -
     assert (confirmation.status, rt.queue.enqueued) == ("pending", [("deliver", (confirmation.id,))])
 
 
-def test_sending_a_chat_confirmation_reads_the_row_with_what_it_needs_in_one_statement(
+def test_sending_a_confirmation_takes_one_statement_to_claim_and_one_to_record(
     committed_pg: Any, tmp_path: Path
 ) -> None:
     from sqlalchemy import event
 
-    rt = runtime(committed_pg, tmp_path)
-    process_message(rt, inbound(kitchen(), ORDER_TEXT, channel="chat").id)
+    chat = RecordingSender()
+    files = FileSender(tmp_path / "outbox")
+    rt = runtime(committed_pg, tmp_path, senders=Senders(sms=files, email=files, chat=chat))
+    k = kitchen()
+    process_message(rt, inbound(k, ORDER_TEXT, channel="chat").id)
     confirmation = _rows(committed_pg)["confirmation"]
     statements: list[str] = []
     engine = committed_pg.kw["bind"]
@@ -112,6 +130,10 @@ def test_sending_a_chat_confirmation_reads_the_row_with_what_it_needs_in_one_sta
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert _rows(committed_pg)["confirmation"].status == "sent"
-    # Claim: the row locked with its inbound message, order and their suppliers (the sender's address), then
-    # its lease; after the send, one fenced UPDATE to `sent`. Before: lazy loads, and a second lock and read.
-    assert len(statements) <= 3, statements
+    # Claim: one UPDATE to `sending` that returns the row and the sender's address (the chat channel reads it
+    # from the order's supplier); after the send, one fenced UPDATE to `sent`. Before: a locked read, three
+    # lazy loads and an UPDATE, then a second locked read and UPDATE.
+    assert len(statements) == 2, statements
+    sent = _rows(committed_pg)["confirmation"]
+    assert (sent.attempts, sent.next_attempt_at) == (1, None)
+    assert [(msg.outbox_id, msg.sender) for msg in chat.sent] == [(sent.id, k.supplier.inbound_phone)]
