@@ -317,7 +317,7 @@ def test_relay_republishes_inbound_messages_whose_job_was_lost(committed_pg, pg_
     from tests import factories
     from tests.helpers.dispatch_runtime import make_runtime
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     stale = factories.InboundMessageFactory(status="received", received_at=now - dt.timedelta(minutes=2))
     fresh = factories.InboundMessageFactory(status="received", received_at=now)
     done = factories.InboundMessageFactory(status="awaiting_chef", received_at=now - dt.timedelta(minutes=2))

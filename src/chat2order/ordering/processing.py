@@ -542,8 +542,8 @@ class _Run:
         items: Mapping[str, CatalogItem] | None = None,
     ) -> None:
         """Write the message to the chef to the outbox (nothing by SMS to someone who opted out)."""
-        from chat2order.phones import strip_scheme
         from chat2order.ordering import outbox
+        from chat2order.phones import strip_scheme
 
         message = self.message
         channel = "sms" if message.channel == "voicemail" else message.channel
