@@ -13,7 +13,9 @@ Prints figures; never asserts on time. Against a scratch PostgreSQL database (cr
    still kinder than a fork-per-job worker that imports the parser inside each work-horse;
 4. rq (unless `--rq 0`): R more messages stored with their `process_message` jobs enqueued on a queue of its
    own in Redis (database 13 by default), then `chat2order worker --burst --queue <it>` run as a subprocess; jobs/s is taken from the RQ job
-   timestamps (first start to last end, so start-up is excluded and reported on its own).
+   timestamps (first start to last end, so start-up is excluded and reported on its own), and the worker's CPU
+   per job (`rq_worker_cpu_ms_per_job`: the burst's CPU minus an empty burst's, i.e. without start-up and
+   warm-up; steadier than jobs/s on a shared machine).
 
 `--profile` adds the top cProfile entries (cumulative) of the warm phase.
 
@@ -188,10 +190,15 @@ def run_rq(url: str, redis_url: str, ids: list[int], outbox_dir: Path) -> dict[s
                    VAR_DIR=str(outbox_dir.parent), RQ_LOG_LEVEL="WARNING")
         for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SMTP_RELAY_URL", "METRICS_PORT"):
             env.pop(key, None)  # deliveries go to the scratch outbox folder, never outside
+        command = [str(Path(sys.executable).parent / "chat2order"), "worker", "--burst", "--queue", name]
+        # The worker's CPU per job: its CPU for the burst minus that of an empty burst (start-up, warm-up).
+        idle_cpu = _child_cpu(lambda: subprocess.run([*command[:-1], f"{name}-empty"], check=False, env=env,
+                                                     capture_output=True, text=True, cwd=ROOT))
         started = time.perf_counter()
-        proc = subprocess.run([str(Path(sys.executable).parent / "chat2order"), "worker", "--burst", "--queue", name],
-                              check=False,
-                              env=env, capture_output=True, text=True, cwd=ROOT)
+        holder: dict[str, Any] = {}
+        burst_cpu = _child_cpu(lambda: holder.update(proc=subprocess.run(command, check=False, env=env,
+                                                                          capture_output=True, text=True, cwd=ROOT)))
+        proc = holder["proc"]
         wall = time.perf_counter() - started
         if proc.returncode != 0:
             raise SystemExit(f"chat2order worker --burst failed:\n{proc.stderr[-3000:]}")
@@ -208,9 +215,21 @@ def run_rq(url: str, redis_url: str, ids: list[int], outbox_dir: Path) -> dict[s
         span = (last - first).total_seconds() if done else float("nan")
         return {"rq_jobs": len(ids), "rq_finished": len(done), "rq_jobs_per_s": round(len(done) / span, 1)
                 if done and span > 0 else None, "rq_span_s": round(span, 3), "rq_wall_s": round(wall, 2),
-                "rq_finished_by_job": by_kind}
+                "rq_finished_by_job": by_kind,
+                "rq_worker_cpu_ms_per_job": round(1000 * max(0.0, burst_cpu - idle_cpu) / len(ids), 2)}
     finally:
-        _drop_queue(conn, name)
+        for queue_name in (name, f"{name}-dispatch", f"{name}-empty", f"{name}-empty-dispatch"):
+            _drop_queue(conn, queue_name)
+
+
+def _child_cpu(run: Any) -> float:
+    """CPU seconds (user + system) of the child processes `run()` waited for."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _drop_queue(conn: Any, name: str) -> None:

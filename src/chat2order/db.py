@@ -60,3 +60,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# Rows a service inserted with Core statements, outside the unit of work: after-commit hooks (live updates)
+# read them here, since no flush reports them.
+INSERTED_OUTSIDE_FLUSH = "chat2order.inserted_outside_flush"
+
+
+def note_inserted(session: Session, obj: object) -> None:
+    """Record `obj` as inserted in this transaction without a flush (see `INSERTED_OUTSIDE_FLUSH`)."""
+    session.info.setdefault(INSERTED_OUTSIDE_FLUSH, []).append(obj)

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
+from chat2order.db import INSERTED_OUTSIDE_FLUSH
 from chat2order.tables import InboundMessage, Order, OrderLine, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -212,10 +213,17 @@ def _collect(session: Session, _flush_context: Any) -> None:
 
 def _drop(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(INSERTED_OUTSIDE_FLUSH, None)
 
 
 def _publish(session: Session, broker: Broker) -> None:
-    events = session.info.pop(_PENDING, None)
+    events = session.info.pop(_PENDING, None) or []
+    # New orders a service inserted with Core statements (`orders.insert_new`): no flush saw them.
+    events += [
+        {"type": "order", "id": obj.id, "status": obj.status}
+        for obj in session.info.pop(INSERTED_OUTSIDE_FLUSH, ())
+        if isinstance(obj, Order)
+    ]
     if not events:
         return
     unique = list({json.dumps(e, sort_keys=True): e for e in events}.values())

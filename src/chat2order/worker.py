@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MONITOR_INTERVAL = 5  # seconds between heartbeats of a running job
+# RQ renews the worker's own key (three commands, three round trips) twice per job, around each dequeue; the
+# key lives `worker_ttl + 60` s, so one renewal per second is plenty and a busy worker saves ~6 round trips a job.
+WORKER_BEAT_EVERY = 1.0
 MAINTENANCE_INTERVAL = 5  # seconds between registry clean-ups (abandoned-job recovery) and relay ticks
 WORKER_TTL = 20  # the idle worker wakes every WORKER_TTL - 15 seconds to run maintenance
 SHEETS_EVERY = 60.0
@@ -55,10 +58,26 @@ class WarmWorker(SimpleWorker):
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
         kwargs.setdefault("job_monitoring_interval", MONITOR_INTERVAL)
         kwargs.setdefault("worker_ttl", WORKER_TTL)
+        self._beat_at = -float("inf")
         super().__init__(*args, **kwargs)
         children_die_with_this_process()
         self.relay_queue = relay_queue
         self.periodic = Periodic(reconcile_every=reconcile_every)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any | None = None) -> None:
+        """RQ's worker heartbeat, at most once per `WORKER_BEAT_EVERY` when called on its own (the loop's
+        renewals of the worker key), in one round trip; beats that are part of RQ's own pipelines (job start,
+        the running job's monitor) or that set a TTL of their own go through unchanged."""
+        if pipeline is not None or timeout is not None:
+            super().heartbeat(timeout, pipeline=pipeline)
+            return
+        started = time.monotonic()
+        if started - self._beat_at < WORKER_BEAT_EVERY:
+            return
+        with self.connection.pipeline(transaction=False) as batch:
+            super().heartbeat(None, pipeline=batch)
+            batch.execute()
+        self._beat_at = started
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return int(self.job_monitoring_interval) + 10

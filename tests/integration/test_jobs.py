@@ -262,6 +262,34 @@ def test_warm_worker_heartbeats_while_a_long_job_runs(redis_url: str, monkeypatc
 
 
 @pytest.mark.redis
+def test_busy_warm_worker_renews_its_own_key_at_most_once_a_second(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rq.worker import SimpleWorker
+
+    from chat2order import worker as worker_module
+
+    queue = RQQueue(redis_url, "c2o-test")
+    rq_worker = WarmWorker(queue.queues, connection=queue.connection)
+    clock = [1000.0]
+    monkeypatch.setattr(worker_module.time, "monotonic", lambda: clock[0])
+    renewals: list[str] = []
+
+    def renew(self: WarmWorker, timeout: int | None = None, pipeline: object | None = None) -> None:
+        renewals.append("own TTL" if timeout is not None else "in a pipeline" if pipeline is not None else "alone")
+
+    monkeypatch.setattr(SimpleWorker, "heartbeat", renew)
+
+    rq_worker.heartbeat()  # before a dequeue
+    rq_worker.heartbeat()  # after it, and before the next: skipped, the key has ~80 s left
+    clock[0] += worker_module.WORKER_BEAT_EVERY
+    rq_worker.heartbeat()
+    rq_worker.heartbeat(30)  # a TTL of its own (RQ's job start, the job monitor) always goes through
+
+    assert renewals == ["in a pipeline", "in a pipeline", "own TTL"]
+
+
+@pytest.mark.redis
 def test_worker_maintenance_enqueues_the_outbox_relay(redis_url: str) -> None:
     queue = RQQueue(redis_url, "c2o-test")
     worker = WarmWorker(queue.queues, connection=queue.connection, relay_queue=queue)
@@ -289,7 +317,7 @@ def test_relay_republishes_inbound_messages_whose_job_was_lost(committed_pg, pg_
     from tests import factories
     from tests.helpers.dispatch_runtime import make_runtime
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     stale = factories.InboundMessageFactory(status="received", received_at=now - dt.timedelta(minutes=2))
     fresh = factories.InboundMessageFactory(status="received", received_at=now)
     done = factories.InboundMessageFactory(status="awaiting_chef", received_at=now - dt.timedelta(minutes=2))

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import simple_websocket
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat2order import live
@@ -159,3 +160,22 @@ def test_socket_pushes_own_order_changes_and_not_the_other_tenants(
     finally:
         ws_a.close()
         ws_b.close()
+
+
+def test_order_made_by_processing_a_message_is_published(committed_pg: sessionmaker[Session], tmp_path: Path) -> None:
+    # Processing inserts a new draft with Core statements (no flush reports it); the event must still go out.
+    from chat2order.ordering.processing import process_message
+    from tests.helpers.ordering import inbound, kitchen, runtime
+
+    k = kitchen()
+    message = inbound(k, "2 cs roma tomatoes, 1 case lemons for tomorrow")
+    broker = live.LocalBroker()
+    maker = _attached(committed_pg, broker)
+    with broker.subscribe() as sub:
+        process_message(runtime(maker, tmp_path), message.id)
+        events = []
+        while (event := sub.get(timeout=WAIT if not events else 0.5)) is not None:
+            events.append(event)
+    with committed_pg() as session:
+        order = session.scalars(select(Order).where(Order.source_message_id == message.id)).one()
+    assert {"type": "order", "id": order.id, "status": "awaiting_chef"} in events

@@ -33,6 +33,21 @@ class FlakySender:
         return None
 
 
+class RecordingSender:
+    name = "recording"
+    resend_is_deduplicated = False
+
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    def send(self, msg: Outgoing) -> Sent:
+        self.sent.append(msg)
+        return Sent(provider_id=f"rec-{msg.outbox_id}")
+
+    def find_sent(self, msg: Outgoing) -> str | None:
+        return None
+
+
 def _rows(maker: Any) -> dict[str, OutboundMessage]:
     with maker() as session:
         return {row.purpose: row for row in session.scalars(select(OutboundMessage))}
@@ -90,3 +105,35 @@ def test_called_as_a_service_it_only_queues(committed_pg: Any, tmp_path: Path) -
     process_message(rt, inbound(kitchen(), ORDER_TEXT).id)
     confirmation = _rows(committed_pg)["confirmation"]
     assert (confirmation.status, rt.queue.enqueued) == ("pending", [("deliver", (confirmation.id,))])
+
+
+def test_sending_a_confirmation_takes_one_statement_to_claim_and_one_to_record(
+    committed_pg: Any, tmp_path: Path
+) -> None:
+    from sqlalchemy import event
+
+    chat = RecordingSender()
+    files = FileSender(tmp_path / "outbox")
+    rt = runtime(committed_pg, tmp_path, senders=Senders(sms=files, email=files, chat=chat))
+    k = kitchen()
+    process_message(rt, inbound(k, ORDER_TEXT, channel="chat").id)
+    confirmation = _rows(committed_pg)["confirmation"]
+    statements: list[str] = []
+    engine = committed_pg.kw["bind"]
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        dispatch.deliver(rt, confirmation.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert _rows(committed_pg)["confirmation"].status == "sent"
+    # Claim: one UPDATE to `sending` that returns the row and the sender's address (the chat channel reads it
+    # from the order's supplier); after the send, one fenced UPDATE to `sent`. Before: a locked read, three
+    # lazy loads and an UPDATE, then a second locked read and UPDATE.
+    assert len(statements) == 2, statements
+    sent = _rows(committed_pg)["confirmation"]
+    assert (sent.attempts, sent.next_attempt_at) == (1, None)
+    assert [(msg.outbox_id, msg.sender) for msg in chat.sent] == [(sent.id, k.supplier.inbound_phone)]

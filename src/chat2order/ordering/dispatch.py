@@ -19,13 +19,14 @@ or a lost Redis left behind. docs/dispatch.md states exactly what "exactly once"
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from chat2order.errors import Chat2OrderError, InvalidInput, NotFound
 from chat2order.metrics import DISPATCH
@@ -33,7 +34,7 @@ from chat2order.notify import OptedOut, Outgoing, PermanentSendError, Sender, Tr
 from chat2order.observability import log_context
 from chat2order.ordering import outbox
 from chat2order.ordering.sheet_rows import queue_cancellation, queue_order_sheet
-from chat2order.tables import Contact, InboundMessage, Order, OutboundMessage
+from chat2order.tables import Contact, InboundMessage, Order, OutboundMessage, Supplier
 
 if TYPE_CHECKING:
     from chat2order.runtime import Runtime
@@ -89,29 +90,50 @@ class _Claim:
     attempt: int
     recovering: bool
     outgoing: Outgoing
+    purpose: str = ""
 
 
 def _sender_address(row: OutboundMessage, rt: Runtime) -> str | None:
-    if row.channel == "email":
-        return rt.settings.mail_from or f"orders@{rt.settings.mail_domain}"
     inbound = row.inbound_message
-    if inbound is not None and inbound.recipient and inbound.channel in ("sms", "whatsapp", "voicemail"):
-        return inbound.recipient.removeprefix("whatsapp:")
-    if row.order is not None and row.order.supplier.inbound_phone:
-        return row.order.supplier.inbound_phone
-    if inbound is not None and inbound.supplier is not None:
-        return inbound.supplier.inbound_phone
-    return None
+    return _sender_of(
+        rt,
+        row.channel,
+        inbound_channel=inbound.channel if inbound is not None else None,
+        inbound_recipient=inbound.recipient if inbound is not None else None,
+        order_phone=row.order.supplier.inbound_phone if row.order is not None else None,
+        inbound_supplier_phone=inbound.supplier.inbound_phone if inbound is not None and inbound.supplier else None,
+    )
 
 
-def _outgoing(row: OutboundMessage, rt: Runtime) -> Outgoing:
+def _sender_of(
+    rt: Runtime,
+    channel: str,
+    *,
+    inbound_channel: str | None,
+    inbound_recipient: str | None,
+    order_phone: str | None,
+    inbound_supplier_phone: str | None,
+) -> str | None:
+    """Who the message is from: our address for email; else the number the chef wrote to, the order's
+    supplier's number, or the number of the supplier the inbound message was routed to."""
+    if channel == "email":
+        return rt.settings.mail_from or f"orders@{rt.settings.mail_domain}"
+    if inbound_recipient and inbound_channel in ("sms", "whatsapp", "voicemail"):
+        return inbound_recipient.removeprefix("whatsapp:")
+    if order_phone:
+        return order_phone
+    return inbound_supplier_phone
+
+
+def _outgoing(row: OutboundMessage, rt: Runtime, sender: str | None = None, *, known_sender: bool = False) -> Outgoing:
+    """What the sender gets for `row` (an ORM row, or a Core row of the same columns with `sender` given)."""
     return Outgoing(
         content_sid=rt.settings.whatsapp_template_sid if row.purpose == OPENER else None,
         outbox_id=row.id,
         channel=row.channel,
         to=row.recipient,
         body=row.body,
-        sender=_sender_address(row, rt),
+        sender=sender if known_sender else _sender_address(row, rt),
         subject=row.subject,
         html=row.html,
         attachments=outbox.attachments_of(row),
@@ -171,13 +193,113 @@ def _hold_for_window(session: Session, row: OutboundMessage, now: dt.datetime) -
     )
 
 
+@functools.cache
+def _claim_statement(postgres: bool) -> Select[tuple[OutboundMessage]]:
+    """The row locked, with what `_sender_address` and the cancelled-sheet check read loaded in the same
+    statement (one round trip instead of up to four lazy loads); built once, since building a statement
+    costs more CPU than running this one."""
+    stmt = (
+        select(OutboundMessage)
+        .where(OutboundMessage.id == bindparam("outbox_id"))
+        .options(
+            joinedload(OutboundMessage.inbound_message).joinedload(InboundMessage.supplier),
+            joinedload(OutboundMessage.order).joinedload(Order.supplier),
+        )
+    )
+    # Only the outbox row is locked; the joined rows are read as they are (they were before, lazily).
+    return stmt.with_for_update(of=OutboundMessage) if postgres else stmt
+
+
+@functools.cache
+def _finish_statement(postgres: bool) -> Select[tuple[OutboundMessage]]:
+    stmt = select(OutboundMessage).where(OutboundMessage.id == bindparam("outbox_id"))
+    return stmt.with_for_update() if postgres else stmt
+
+
+# Rows the plain claim may take: waiting to be sent, no attempt in flight, not one of the purposes or channels
+# whose claim decides more (a cancelled order's sheet, WhatsApp's window and openers).
+_PLAIN_STATUSES = ("pending", "queued")
+_NOT_PLAIN_PURPOSES = ("order_sheet", OPENER)
+
+
+@functools.cache
+def _plain_claim_statement() -> Any:
+    """`UPDATE ... SET status='sending', attempts=attempts+1, lease WHERE <plain row> RETURNING` the row and
+    what `_sender_of` needs: the usual claim in one statement, built once."""
+    table = OutboundMessage.__table__
+    inbound = InboundMessage.__table__
+    order = Order.__table__
+    supplier = Supplier.__table__
+    order_phone = (
+        select(supplier.c.inbound_phone)
+        .select_from(order.join(supplier, supplier.c.id == order.c.supplier_id))
+        .where(order.c.id == table.c.order_id)
+        .scalar_subquery()
+    )
+    inbound_row = select(inbound).where(inbound.c.id == table.c.inbound_message_id)
+    inbound_supplier_phone = (
+        select(supplier.c.inbound_phone)
+        .select_from(inbound.join(supplier, supplier.c.id == inbound.c.supplier_id))
+        .where(inbound.c.id == table.c.inbound_message_id)
+        .scalar_subquery()
+    )
+    return (
+        table.update()
+        .where(
+            table.c.id == bindparam("outbox_id"),
+            table.c.status.in_(_PLAIN_STATUSES),
+            table.c.attempts < bindparam("max_attempts"),
+            table.c.channel != "whatsapp",
+            table.c.purpose.not_in(_NOT_PLAIN_PURPOSES),
+        )
+        .values(
+            status="sending",
+            attempts=table.c.attempts + 1,
+            next_attempt_at=bindparam("lease_until", type_=table.c.next_attempt_at.type),
+        )
+        .returning(
+            *table.c,
+            inbound_row.with_only_columns(inbound.c.channel).scalar_subquery().label("inbound_channel"),
+            inbound_row.with_only_columns(inbound.c.recipient).scalar_subquery().label("inbound_recipient"),
+            order_phone.label("order_phone"),
+            inbound_supplier_phone.label("inbound_supplier_phone"),
+        )
+    )
+
+
+def _plain_claim(rt: Runtime, outbox_id: int, now: dt.datetime) -> _Claim | None:
+    """The usual claim (a row waiting to be sent, nothing to decide but the lease) in one UPDATE; None when
+    the row is anything else, for `_claim` to lock and look at. Same outcome as `_claim` for such a row."""
+    lease_until = now + dt.timedelta(seconds=rt.settings.dispatch_lease_seconds)
+    with rt.sessionmaker() as session, session.begin():
+        if not _is_postgres(session):
+            # SQLite cannot take the subqueries in RETURNING (unqualified column names clash); the embedded
+            # default keeps the locked read below, which is what its single writer needs anyway.
+            return None
+        row = session.execute(
+            _plain_claim_statement(),
+            {"outbox_id": outbox_id, "max_attempts": MAX_ATTEMPTS, "lease_until": lease_until},
+        ).first()
+    if row is None:
+        return None
+    sender = _sender_of(
+        rt,
+        row.channel,
+        inbound_channel=row.inbound_channel,
+        inbound_recipient=row.inbound_recipient,
+        order_phone=row.order_phone,
+        inbound_supplier_phone=row.inbound_supplier_phone,
+    )
+    return _Claim(outbox_id, row.attempts, False, _outgoing(row, rt, sender, known_sender=True), row.purpose)
+
+
 def _claim(rt: Runtime, outbox_id: int, now: dt.datetime, follow_up: list[int]) -> _Claim | None:
     """Lock and lease the row, or settle it without sending; rows to send next are appended to `follow_up`."""
+    plain = _plain_claim(rt, outbox_id, now)
+    if plain is not None:
+        return plain
     with rt.sessionmaker() as session, session.begin():
-        stmt = select(OutboundMessage).where(OutboundMessage.id == outbox_id)
-        if _is_postgres(session):
-            stmt = stmt.with_for_update()
-        row = session.execute(stmt).scalar_one_or_none()
+        row = session.execute(_claim_statement(_is_postgres(session)), {"outbox_id": outbox_id}).scalar_one_or_none()
         if row is None:
             log.warning("deliver: outbox row %s does not exist", outbox_id)
             return None
@@ -214,7 +336,7 @@ def _claim(rt: Runtime, outbox_id: int, now: dt.datetime, follow_up: list[int]) 
         row.status = "sending"
         row.attempts += 1
         row.next_attempt_at = now + dt.timedelta(seconds=rt.settings.dispatch_lease_seconds)
-        return _Claim(outbox_id, row.attempts, recovering, outgoing)
+        return _Claim(outbox_id, row.attempts, recovering, outgoing, row.purpose)
 
 
 def mark_order_dispatched(session: Session, row: OutboundMessage, now: dt.datetime) -> None:
@@ -230,11 +352,10 @@ def mark_order_dispatched(session: Session, row: OutboundMessage, now: dt.dateti
 def _finish(rt: Runtime, claim: _Claim, *, status: str, now: dt.datetime, provider_id: str | None = None,
             error: str | None = None, next_attempt_at: dt.datetime | None = None) -> None:
     """Record the outcome of `claim`, unless a newer attempt (or a status callback) got there first."""
+    if status == "sent" and claim.purpose != "order_sheet" and _record_sent(rt, claim, now, provider_id):
+        return
     with rt.sessionmaker() as session, session.begin():
-        stmt = select(OutboundMessage).where(OutboundMessage.id == claim.outbox_id)
-        if _is_postgres(session):
-            stmt = stmt.with_for_update()
-        row = session.execute(stmt).scalar_one()
+        row = session.execute(_finish_statement(_is_postgres(session)), {"outbox_id": claim.outbox_id}).scalar_one()
         ours = row.status == "sending" and row.attempts == claim.attempt
         if not ours:
             if provider_id is not None and row.provider_id == provider_id:
@@ -257,6 +378,36 @@ def _finish(rt: Runtime, claim: _Claim, *, status: str, now: dt.datetime, provid
             contact = session.execute(select(Contact).where(Contact.phone == row.recipient)).scalar_one_or_none()
             if contact is not None:
                 contact.sms_opted_out = True
+
+
+def _record_sent(rt: Runtime, claim: _Claim, now: dt.datetime, provider_id: str | None) -> bool:
+    """The usual outcome in one fenced UPDATE: `sent`, if the row is still this attempt's (`sending`, same
+    attempt number). False when it is not (a newer attempt or a status callback got there first): `_finish`
+    then reads the row and decides as for any other outcome. Nothing else changes on a send that is not an
+    order sheet (whose order becomes `dispatched`)."""
+    with rt.sessionmaker() as session, session.begin():
+        values = {"status": "sent", "next_attempt_at": None, "sent_at": now}
+        if provider_id is not None:
+            values["provider_id"] = provider_id
+        params = {f"new_{name}": value for name, value in values.items()}
+        done = session.execute(
+            _sent_statement(tuple(values)), {**params, "outbox_id": claim.outbox_id, "attempt": claim.attempt}
+        )
+        return bool(done.rowcount)
+
+
+@functools.cache
+def _sent_statement(columns: tuple[str, ...]) -> Any:
+    table = OutboundMessage.__table__
+    return (
+        table.update()
+        .where(
+            table.c.id == bindparam("outbox_id"),
+            table.c.status == "sending",
+            table.c.attempts == bindparam("attempt"),
+        )
+        .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns})
+    )
 
 
 def _retry_delay(attempt: int) -> dt.timedelta:

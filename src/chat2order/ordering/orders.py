@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from chat2order import metrics
 from chat2order.errors import InvalidInput
 from chat2order.parsing.model import ParsedLine, ParsedOrder
-from chat2order.tables import CatalogItem, InboundMessage, Order, OrderLine, OutboundMessage
+from chat2order.tables import CatalogItem, InboundMessage, Order, OrderLine, OutboundMessage, utcnow
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"awaiting_chef", "confirmed", "cancelled"}),
@@ -229,10 +230,12 @@ def draft_order(
     locale: str,
     currency: str,
     items: Mapping[str, CatalogItem] | None = None,
+    add: bool = True,
 ) -> Order:
     """A draft order for `message` with one line per parsed line (added to the session, not flushed).
 
-    `items` are the catalog items of `parsed_skus(parsed)` when the caller already has them."""
+    `items` are the catalog items of `parsed_skus(parsed)` when the caller already has them; `add=False`
+    leaves the order out of the session, for `insert_new`."""
     assert message.restaurant_id is not None and message.supplier_id is not None
     if items is None:
         items = catalog_items(session, message.supplier_id, parsed_skus(parsed))
@@ -249,8 +252,57 @@ def draft_order(
         currency=currency,
     )
     order.lines = [_line_from_parse(line, items, position) for position, line in enumerate(parsed.lines)]
-    session.add(order)
+    if add:
+        session.add(order)
+    else:
+        order.supplier = message.supplier  # what the confirmation reads; an order outside the session cannot load it
     return order
+
+
+def insert_new(session: Session, order: Order) -> None:
+    """Insert a new order and its lines, built by `draft_order(..., add=False)`, with two Core statements.
+
+    The unit of work's bookkeeping for an order and its ~4 lines (change tracking, dependency sorting,
+    identity map) cost about as much CPU as parsing the message; a new draft needs none of it. The objects
+    stay outside the session: `order.id` is set, the lines keep their `item`, so the confirmation can be
+    rendered from them, but they are not tracked: change them through a loaded `Order`, not these.
+    """
+    from chat2order.db import note_inserted
+
+    if order.created_at is None:
+        order.created_at = utcnow()  # the value the unit of work would have given it, kept on the object
+    connection = session.connection()
+    order.id = connection.execute(_order_insert(), _values(order)).scalar_one()
+    for line in order.lines:
+        line.order_id = order.id
+    if order.lines:
+        connection.execute(_line_insert(), [_values(line) for line in order.lines])
+    note_inserted(session, order)
+
+
+def _values(obj: Order | OrderLine) -> dict[str, Any]:
+    """The row's column values; a column left unset (None) with a default is left out, so the default applies
+    as it would in a flush. (`_line_from_parse` sets every defaulted line column: one executemany shape.)"""
+    values = {}
+    for column in obj.__table__.columns:
+        if column.primary_key:
+            continue
+        value = getattr(obj, column.key)
+        if value is None and (column.default is not None or column.server_default is not None):
+            continue
+        values[column.key] = value
+    return values
+
+
+@functools.cache
+def _order_insert() -> Any:
+    table = Order.__table__
+    return table.insert().returning(table.c.id)
+
+
+@functools.cache
+def _line_insert() -> Any:
+    return OrderLine.__table__.insert()
 
 
 def _require_editable(order: Order) -> None:

@@ -348,6 +348,7 @@ class _Run:
             locale=self.locale,
             currency=self.supplier.currency,
             items=items,
+            add=False,
         )
         notice = Notice(
             requested=plan.requested if plan.moved else None,
@@ -357,13 +358,17 @@ class _Run:
         confident = all(not line.needs_review for line in order.lines)
         carried = any(line.catalog_item_id is not None for line in order.lines)
         if self.supplier.auto_confirm and confident and carried and not plan.moved:
+            # Confirming changes the order and writes the sheet through the unit of work: a tracked order.
+            self.session.add(order)
             self.session.flush()
             self.written += orders.confirm(self.session, order)
             self.message.status = AUTO_CONFIRMED
             self._tell(order, "auto_confirmed", purpose="confirmation", notice=notice, items=items)
         else:
-            # Decided before the first flush, so the order is inserted with its status, not updated after.
+            # Decided before the insert, so the order is inserted with its status, not updated after. Nothing
+            # changes it in this job: Core inserts, not the unit of work (`orders.insert_new`).
             orders.transition(order, AWAITING_CHEF)
+            orders.insert_new(self.session, order)
             self.message.status = AWAITING_CHEF
             self._tell(order, "draft", purpose="confirmation", notice=notice, items=items)
 
@@ -537,8 +542,8 @@ class _Run:
         items: Mapping[str, CatalogItem] | None = None,
     ) -> None:
         """Write the message to the chef to the outbox (nothing by SMS to someone who opted out)."""
-        from chat2order.phones import strip_scheme
         from chat2order.ordering import outbox
+        from chat2order.phones import strip_scheme
 
         message = self.message
         channel = "sms" if message.channel == "voicemail" else message.channel
