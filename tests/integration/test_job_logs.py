@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -91,3 +93,17 @@ def test_observed_job_records_its_duration() -> None:
     jobs.observed("relay_outbox", lambda rt: 3)(Runtime(Settings()))
 
     assert count() == before + 1
+
+
+def test_a_finished_job_says_its_wall_time_and_its_cpu_time(json_lines: _Lines) -> None:
+    def busy(rt: Runtime, message_id: int) -> None:
+        deadline = time.thread_time() + 0.05
+        while time.thread_time() < deadline:
+            pass
+        time.sleep(0.1)
+
+    jobs.observed("process_message", busy)(Runtime(Settings()), 5)
+
+    [done] = [line["msg"] for line in json_lines.lines if str(line["msg"]).startswith("job process_message-5 done")]
+    wall, cpu = (float(x) for x in re.findall(r"([\d.]+)s", str(done)))
+    assert wall >= 0.15 and 0.05 <= cpu < wall
