@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 from chat2order.parsing import grammar, nlp
-from chat2order.parsing.units import count_size_words, dimension, fold, table_word, to_base, unit_word
+from chat2order.parsing.units import (
+    age_words,
+    count_size_words,
+    dimension,
+    fold,
+    table_word,
+    to_base,
+    unit_word,
+)
 
 _DIGITS = re.compile(r"^\d+(?:[.,]\d+)?$")
 _FRACTION = re.compile(r"^(\d+)/(\d+)$")
@@ -41,6 +49,7 @@ class Expr:
     range_hi: float | None = None
     numeric: bool = True
     unit_text: str | None = None
+    article: bool = False  # the 1 of "a case", "a pezzi": weaker than any written number
 
 
 @dataclass
@@ -262,8 +271,15 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
         value = _num_token(tok, lang)
         start = i
         is_word_number = False
+        from_article = False
         if value is not None and _DIGITS.match(tok) and _not_a_quantity(low, i):
             i += 1
+            continue
+        if value is not None and i + 1 < n and low[i + 1] in age_words():
+            # "Comté 24 mois", "parmigiano 30 mesi": the ageing names the product, on both sides.
+            specs.append(f"a{low[i].replace(',', '.')}")
+            used[i] = used[i + 1] = True
+            i += 2
             continue
         if value is not None and not catalog and _date_like(tok):
             # "For Wednesday 11/25", "invoice for 11/23": a date, not 0.44 of anything.
@@ -288,6 +304,7 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
                 ):
                     value = 1.0
                     is_word_number = True
+                    from_article = True
                 elif low[i + 1] in ("couple", "paio", "par", "paire"):
                     value = 2.0
                     i += 1
@@ -441,7 +458,7 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             continue
         expr = Expr(
             start, j, value, unit, kind, sale_pack, unsure, range_hi=range_hi, numeric=not is_word_number,
-            unit_text=_singular(unit_text) if unit_text else None,
+            unit_text=_singular(unit_text) if unit_text else None, article=from_article,
         )
         exprs.append(expr)
         for k in range(start, j):
@@ -488,6 +505,9 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
     primary: Expr | None = None
     if live:
         counted = [e for e in live if e.kind != "measure" and e.range_hi is None and not e.multiplier]
+        if any(e.range_hi is not None for e in live):
+            # "2 o 3 kg di grana a pezzi": the written range says how much, the article only how it is cut.
+            counted = [e for e in counted if not e.article]
         mult = [e for e in live if e.multiplier]
         sure_measures = [e for e in live if e.kind == "measure" and e.range_hi is None]
         with_unit = [e for e in counted if e.kind is not None]
@@ -517,7 +537,9 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
         product_left = last is not None and any(
             not used[k] and _WORD.match(toks[k]) and low[k] not in grammar.filler(lang) for k in range(primary.end, last)
         )
-        if hit and hit[0] == "package" and product_left:
+        # "20 fior di latte": a packaging word after "di"/"de"/"of" ends the product's name, it is no unit.
+        of_before = last is not None and last > 0 and low[last - 1] in _OF
+        if hit and hit[0] == "package" and product_left and not of_before:
             primary.unit, primary.kind, primary.unit_text = hit[1], hit[0], _singular(low[last].rstrip("."))
             used[last] = True
     measure_hint = _spec_for(primary) if primary is not None and primary.kind == "measure" else None

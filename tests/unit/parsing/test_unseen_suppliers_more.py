@@ -1,0 +1,91 @@
+"""Generic reading rules found on a second held-out set (a butcher, a cheesemonger, an Italian dry-goods
+house): ageing words in names, "X di Y" names that end in a pack word, saints' abbreviations, pack words of
+those trades. Made-up catalogs and text; no benchmark message."""
+
+from __future__ import annotations
+
+import pytest
+from tests.unit.parsing.catalogs import context, index, past
+
+from chat2order.parsing import lines, parse
+
+FROMAGES_FR = [
+    ("Q-1", "Gruyère AOP 10 mois", "kg", "kg"),
+    ("Q-2", "Gruyère AOP 20 mois", "kg", "kg"),
+    ("Q-3", "Saint-Nectaire fermier AOP", "pièce", "each"),
+    ("Q-4", "Sainte-Odile tomme", "kg", "kg"),
+    ("Q-5", "Beurre demi-sel", "motte 1 kg", "kg"),
+    ("Q-6", "Beurre demi-sel", "plaquette 250 g", "each"),
+    ("Q-7", "Parmigiano Reggiano 36 mois", "kg", "kg"),
+]
+
+DISPENSA_IT = [
+    ("D-1", "Latte intero fresco", "bottiglia 1 l", "bottle"),
+    ("D-2", "Crema di latte", "brick 1 l", "each"),
+    ("D-3", "Fior di latte vaccino", "filone 1 kg", "each"),
+    ("D-4", "Pecorino toscano", "kg", "kg"),
+    ("D-5", "Semola rimacinata", "sacchetto 5 kg", "bag"),
+    ("D-6", "Semola rimacinata", "sacco 25 kg", "bag"),
+]
+
+
+@pytest.fixture(scope="module")
+def fromages():  # type: ignore[no-untyped-def]
+    return index(FROMAGES_FR, "fr-FR")
+
+
+@pytest.fixture(scope="module")
+def dispensa():  # type: ignore[no-untyped-def]
+    return index(DISPENSA_IT, "it-IT")
+
+
+def test_ageing_in_months_names_the_product_not_a_second_line(fromages) -> None:  # type: ignore[no-untyped-def]
+    got = parse("pour jeudi 3 kg de gruyère 20 mois merci", context(fromages, "fr-FR")).lines
+    assert [(ln.sku, float(ln.quantity), ln.unit, ln.needs_review) for ln in got] == [("Q-2", 3.0, "kg", False)]
+
+
+def test_ageing_beats_the_standing_sku_of_another_age(fromages) -> None:  # type: ignore[no-untyped-def]
+    history = tuple(past(f"2026-03-0{d}T21:00:00+01:00", ("Q-1", 2, "kg")) for d in (2, 4, 6))
+    got = parse("2 kg gruyère 20 mois", context(fromages, "fr-FR", history=history)).lines
+    assert [(ln.sku, float(ln.quantity)) for ln in got] == [("Q-2", 2.0)]
+
+
+def test_ageing_is_a_size_token_on_both_sides() -> None:
+    raw = lines.read("4 kg grana 18 mesi", "it")
+    assert (raw.quantity, raw.unit, "a18" in raw.specs) == (4.0, "kg", True)
+    assert "a18" in lines.read("Grana Padano 18 mesi", "it", catalog=True).specs
+
+
+def test_pack_word_closing_an_x_di_y_name_is_not_the_unit(dispensa) -> None:  # type: ignore[no-untyped-def]
+    got = parse("domani 12 fior di latte e 2 crema di latte", context(dispensa, "it-IT")).lines
+    assert [(ln.sku, float(ln.quantity), ln.unit) for ln in got] == [("D-3", 12.0, None), ("D-2", 2.0, None)]
+
+
+def test_written_range_beats_an_article_that_says_how_it_is_cut(dispensa) -> None:  # type: ignore[no-untyped-def]
+    line = parse("domani 1 o 2 kg di pecorino a pezzi", context(dispensa, "it-IT")).lines[0]
+    assert (line.sku, line.quantity, line.needs_review) == ("D-4", None, True)
+
+
+def test_sacchetto_is_a_bag_and_its_size_picks_the_sku(dispensa) -> None:  # type: ignore[no-untyped-def]
+    line = parse("domani 2 sacchetti da 5 kg di semola", context(dispensa, "it-IT")).lines[0]
+    assert (line.sku, float(line.quantity), line.unit) == ("D-5", 2.0, "bag")
+
+
+def test_saint_abbreviations_meet_hyphenated_names(fromages) -> None:  # type: ignore[no-untyped-def]
+    got = parse("demain 3 st nectaire et 2 kg ste odile", context(fromages, "fr-FR")).lines
+    assert [(ln.sku, float(ln.quantity)) for ln in got] == [("Q-3", 3.0), ("Q-4", 2.0)]
+
+
+def test_half_a_motte_is_half_the_sale_pack(fromages) -> None:  # type: ignore[no-untyped-def]
+    line = parse("rajoute une demi motte de beurre demi-sel", context(fromages, "fr-FR")).lines[0]
+    assert (line.sku, float(line.quantity), line.unit) == ("Q-5", 0.5, None)
+
+
+def test_parmesan_is_parmigiano(fromages) -> None:  # type: ignore[no-untyped-def]
+    line = parse("2 kg de parmesan pour demain", context(fromages, "fr-FR")).lines[0]
+    assert (line.sku, float(line.quantity), line.unit) == ("Q-7", 2.0, "kg")
+
+
+def test_douz_is_a_dozen() -> None:
+    raw = lines.read("2 douz d'huîtres", "fr")
+    assert (raw.quantity, raw.unit) == (2.0, "dozen")
