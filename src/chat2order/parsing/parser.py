@@ -105,7 +105,8 @@ def _named_skus(index: object, words: list[str], keep: set[str]) -> set[str]:
     best: list = []  # type: ignore[type-arg]
     for k in range(1, min(len(words), 4) + 1):
         hits = index.search(words[:k], keep=keep)  # type: ignore[attr-defined]
-        if hits and (not best or hits[0].query > best[0].query):
+        # On a tie the longer reading wins: "niente olio di arachide" names the peanut oil, not every oil.
+        if hits and (not best or hits[0].query >= best[0].query):
             best = hits
     if not best or best[0].query < 0.5:
         return set()
@@ -190,6 +191,7 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
     without = grammar.phrases("without", lang)
     double = grammar.phrases("double", lang)
     instead = grammar.phrases("instead", lang)
+    conditional = grammar.phrases("conditional", lang)
     withdrawn = grammar.phrases("withdrawn", lang)
 
     correction = grammar.phrases("correction", lang)
@@ -323,7 +325,13 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
             # Not a catalog item and not written like one ("we still have a case", "credit this one"):
             # chit-chat, not an order line. Unless it stands as an item of a list ("2 AP" between "4 bread
             # flour" and "2 cs eggs"): then it is an item nobody read, and a person must see it.
-            if not (raw.numeric and guess.intent == "order" and 0 < len(raw.words) <= 2 and _listed(seg, segs)):
+            listed = raw.numeric and guess.intent == "order" and 0 < len(raw.words) <= 2 and _listed(seg, segs)
+            # "mezzo kg di pinoli", "uno zampone se lo avete": a weight, or an ask on stock, is an item the
+            # catalog lacks, not talk; a person sees it.
+            asked = guess.intent == "order" and 0 < len(raw.words) <= 2 and (
+                raw.kind == "measure" or conditional.search(fseg) is not None
+            )
+            if not (listed or asked):
                 continue
             draft.needs_review, draft.confidence = True, min(draft.confidence, 0.5)
         new.append(draft)

@@ -89,3 +89,25 @@ def test_parmesan_is_parmigiano(fromages) -> None:  # type: ignore[no-untyped-de
 def test_douz_is_a_dozen() -> None:
     raw = lines.read("2 douz d'huîtres", "fr")
     assert (raw.quantity, raw.unit) == (2.0, "dozen")
+
+
+def test_removing_one_oil_keeps_the_other_standing_oil(dispensa) -> None:  # type: ignore[no-untyped-def]
+    oils = index([("O-1", "Olio extravergine di oliva", "latta 5 l", "can"),
+                  ("O-2", "Olio di semi di girasole", "latta 10 l", "can"),
+                  ("O-3", "Pecorino toscano", "kg", "kg")], "it-IT")
+    history = tuple(
+        past(f"2026-03-0{d}T21:00:00+01:00", ("O-1", 1, "can"), ("O-2", 1, "can"), ("O-3", 2, "kg")) for d in (2, 4, 6)
+    )
+    got = parse("per lunedì il solito ma niente olio di girasole", context(oils, "it-IT", history=history)).lines
+    assert sorted(ln.sku for ln in got) == ["O-1", "O-3"]
+
+
+def test_weight_of_an_unstocked_item_is_kept_for_a_person(dispensa) -> None:  # type: ignore[no-untyped-def]
+    got = parse("domani 2 kg di pecorino e mezzo kg di mandorle", context(dispensa, "it-IT")).lines
+    assert [(ln.sku, float(ln.quantity), ln.not_carried, ln.needs_review) for ln in got] == [
+        ("D-4", 2.0, False, False), (None, 0.5, True, True)]
+
+
+def test_conditional_ask_for_an_unstocked_item_is_kept(dispensa) -> None:  # type: ignore[no-untyped-def]
+    got = parse("domani 3 kg di pecorino, e una coppa se la avete", context(dispensa, "it-IT")).lines
+    assert [(ln.sku, ln.not_carried) for ln in got] == [("D-4", False), (None, True)]
