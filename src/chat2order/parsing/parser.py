@@ -198,6 +198,7 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
     removed_words: list[set[str]] = []
     segs = segment.segments(body, read_lang)
     new: list[_Draft] = []
+    replaced: list[tuple[_Draft, float]] = []  # a line said "instead of N", and that N
     i = 0
     while i < len(segs):
         seg = segs[i]
@@ -306,11 +307,18 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
         if raw.quantity is None and not raw.unsure:
             continue
         m_instead = instead.search(fseg)
+        old_quantity = None
         if m_instead is not None and m_instead.start() > 0:
+            old_quantity = lines.read(fseg[m_instead.end() :], read_lang).quantity
             raw = lines.read(seg[: _orig_pos(seg, fseg, m_instead.start())], read_lang)
             if not raw.words:
                 continue
         draft = _draft(raw, index, profile)
+        if old_quantity is not None:
+            replaced.append((draft, old_quantity))
+        if raw.quantity is None and not raw.unsure:
+            # "frangos em vez de 40" cut off its number: the line is named, how much is not.
+            draft.needs_review = True
         if draft.not_carried and prev_words and index is not None and not index.search(raw.words):
             # "se me olvidó el limón, puedes traer 5 kg?": none of these words is a product; the one
             # before is.
@@ -336,6 +344,12 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
             draft.needs_review, draft.confidence = True, min(draft.confidence, 0.5)
         new.append(draft)
 
+    # "repeat the order below, but 8 kg instead of 5": the quoted line with the old quantity goes.
+    for d_new, q_old in replaced:
+        new = [
+            d for d in new
+            if d is d_new or d.sku is None or d.sku != d_new.sku or d.quantity is None or abs(d.quantity - q_old) > 1e-9
+        ]
     # Lines the text names replace the same SKU of the repeated order ("4 cs limes instead of 3").
     if removed_words:
         # "repete a encomenda abaixo, mas sem a flor de sal": the repeated (quoted) lines lose it too.

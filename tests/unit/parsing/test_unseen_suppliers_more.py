@@ -111,3 +111,36 @@ def test_weight_of_an_unstocked_item_is_kept_for_a_person(dispensa) -> None:  # 
 def test_conditional_ask_for_an_unstocked_item_is_kept(dispensa) -> None:  # type: ignore[no-untyped-def]
     got = parse("domani 3 kg di pecorino, e una coppa se la avete", context(dispensa, "it-IT")).lines
     assert [(ln.sku, ln.not_carried) for ln in got] == [("D-4", False), (None, True)]
+
+
+TALHO_PT = [
+    ("T-1", "Pato inteiro", "un.", "each"),
+    ("T-2", "Peito de pato", "kg", "kg"),
+    ("T-3", "Perna de pato confitada", "kg", "kg"),
+    ("T-4", "Lombo de porco", "kg", "kg"),
+]
+
+
+@pytest.fixture(scope="module")
+def talho():  # type: ignore[no-untyped-def]
+    return index(TALHO_PT, "pt-PT")
+
+
+def test_the_product_noun_beats_a_name_where_it_is_only_the_complement(talho) -> None:  # type: ignore[no-untyped-def]
+    history = tuple(past(f"2026-03-0{d}T21:00:00+00:00", ("T-1", 6, None), ("T-2", 2, "kg"), ("T-3", 1, "kg"))
+                    for d in (2, 4, 6))
+    line = parse("amanhã mais 4 patos", context(talho, "pt-PT", history=history)).lines[0]
+    assert (line.sku, float(line.quantity), line.needs_review) == ("T-1", 4.0, False)
+
+
+def test_instead_of_an_old_number_is_not_a_list_item(talho) -> None:  # type: ignore[no-untyped-def]
+    history = tuple(past(f"2026-03-0{d}T21:00:00+00:00", ("T-1", 6, None), ("T-4", 3, "kg")) for d in (2, 4, 6))
+    got = parse("o costume p sexta mas 9 patos em vez de 6", context(talho, "pt-PT", history=history)).lines
+    assert sorted((ln.sku, float(ln.quantity)) for ln in got) == [("T-1", 9.0), ("T-4", 3.0)]
+
+
+def test_a_repeated_quoted_line_with_the_old_quantity_goes(talho) -> None:  # type: ignore[no-untyped-def]
+    text = ("Pode repetir a encomenda abaixo, mas com 5 kg de lombo em vez de 3.\n\n"
+            "Em seg., 2/03/2026 às 21:00, Cozinha <c@example.pt> escreveu:\n> 3 kg lombo de porco\n> 2 patos")
+    got = parse(text, context(talho, "pt-PT")).lines
+    assert sorted((ln.sku, float(ln.quantity)) for ln in got) == [("T-1", 2.0), ("T-4", 5.0)]
