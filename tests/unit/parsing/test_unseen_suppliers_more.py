@@ -144,3 +144,17 @@ def test_a_repeated_quoted_line_with_the_old_quantity_goes(talho) -> None:  # ty
             "Em seg., 2/03/2026 às 21:00, Cozinha <c@example.pt> escreveu:\n> 3 kg lombo de porco\n> 2 patos")
     got = parse(text, context(talho, "pt-PT")).lines
     assert sorted((ln.sku, float(ln.quantity)) for ln in got) == [("T-1", 2.0), ("T-4", 5.0)]
+
+
+def test_la_meme_chose_que_d_habitude_repeats_the_usual(fromages) -> None:  # type: ignore[no-untyped-def]
+    history = tuple(past(f"2026-03-0{d}T21:00:00+01:00", ("Q-3", 4, None), ("Q-5", 2, "kg")) for d in (2, 4, 6))
+    got = parse("Pour mardi la même chose que d'habitude merci", context(fromages, "fr-FR", history=history)).lines
+    assert sorted((ln.sku, float(ln.quantity)) for ln in got) == [("Q-3", 4.0), ("Q-5", 2.0)]
+
+
+def test_evo_is_extra_virgin_where_the_catalog_spells_it_out() -> None:
+    oils = index([("O-1", "Olio extravergine di oliva", "latta 5 l", "can"),
+                  ("O-2", "Olio di semi di girasole", "latta 10 l", "can"),
+                  ("O-3", "Sgombro all'olio di oliva", "vaso 300 g", "jar")], "it-IT")
+    line = parse("domani 2 latte olio evo", context(oils, "it-IT")).lines[0]
+    assert (line.sku, float(line.quantity), line.needs_review) == ("O-1", 2.0, False)
