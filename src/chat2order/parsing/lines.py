@@ -29,6 +29,7 @@ _BETWEEN_NUMBER_AND_UNIT = frozenset(
     fold(w) for w in ("more", "extra", "mais", "plus", "de", "more", "x", "altri", "altre", "otro", "otra", "more")
 )
 _OF = frozenset(("of", "de", "di", "d", "d'", "du", "des", "da", "do", "del", "della", "dei", "delle", "degli"))
+_DEFINITE = frozenset(("the", "la", "le", "les", "il", "lo", "gli", "el", "los", "las"))
 _RANGE_WORDS = frozenset(("or", "ou", "o", "to", "a", "-", "–", "/", "oppure"))
 _SPEC_PREFIX = frozenset(("no", "n", "nº", "no.", "n°", "nr", "#", "num"))
 
@@ -320,7 +321,10 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             else:
                 hit = table_word(tok)
                 # A packaging word with no number: "box of burgers", "dúzia e meia de ovos".
-                if hit and hit[0] in ("package", "count") and (i == 0 or low[i - 1] in grammar.filler(lang)) and (
+                # "the case of tuna was dented", "la latta di tonno da 1,7?": a definite article names a
+                # pack already spoken of, not one more.
+                if hit and hit[0] in ("package", "count") and (i == 0 or (
+                    low[i - 1] in grammar.filler(lang) and low[i - 1] not in _DEFINITE)) and (
                     i + 1 < n and (low[i + 1] in _OF or low[i + 1] in ("e", "et", "y", "and"))
                 ):
                     value = 1.0

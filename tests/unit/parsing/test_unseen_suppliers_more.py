@@ -158,3 +158,8 @@ def test_evo_is_extra_virgin_where_the_catalog_spells_it_out() -> None:
                   ("O-3", "Sgombro all'olio di oliva", "vaso 300 g", "jar")], "it-IT")
     line = parse("domani 2 latte olio evo", context(oils, "it-IT")).lines[0]
     assert (line.sku, float(line.quantity), line.needs_review) == ("O-1", 2.0, False)
+
+
+def test_a_pack_named_with_a_definite_article_is_not_one_more(dispensa) -> None:  # type: ignore[no-untyped-def]
+    assert lines.read("quanto costa la vaschetta di ricotta?", "it").quantity is None
+    assert lines.read("cassa di limoni", "it").quantity == 1.0
