@@ -259,6 +259,9 @@ class CatalogIndex:
         result: str | None = ""
         if len(chunk) == 1 and normed[0] in self.postings:
             result = None
+        elif len(chunk) > 1 and (joined := self._hyphenated(chunk, normed)):
+            # "St Marcellin", "ste maure": the catalog writes the name hyphenated ("Saint-Marcellin").
+            result = joined
         elif len(chunk) > 1 and all(w in self.postings for w in normed):
             result = ""
         else:
@@ -275,6 +278,12 @@ class CatalogIndex:
         if len(self._phrase_cache) < 100_000:
             self._phrase_cache[chunk] = result
         return result
+
+    def _hyphenated(self, chunk: tuple[str, ...], normed: list[str]) -> str:
+        for joined in ("-".join(normed), "-".join(fold(w) for w in chunk)):
+            if joined in self.postings:
+                return joined
+        return ""
 
     def expand(self, word: str) -> tuple[tuple[str, float], ...]:
         """Catalog words a chef's word may mean, with a similarity 0..1."""

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 from chat2order.parsing import grammar, nlp
-from chat2order.parsing.units import count_size_words, dimension, fold, table_word, to_base, unit_word
+from chat2order.parsing.units import (
+    age_words,
+    count_size_words,
+    dimension,
+    fold,
+    table_word,
+    to_base,
+    unit_word,
+)
 
 _DIGITS = re.compile(r"^\d+(?:[.,]\d+)?$")
 _FRACTION = re.compile(r"^(\d+)/(\d+)$")
@@ -21,6 +29,7 @@ _BETWEEN_NUMBER_AND_UNIT = frozenset(
     fold(w) for w in ("more", "extra", "mais", "plus", "de", "more", "x", "altri", "altre", "otro", "otra", "more")
 )
 _OF = frozenset(("of", "de", "di", "d", "d'", "du", "des", "da", "do", "del", "della", "dei", "delle", "degli"))
+_DEFINITE = frozenset(("the", "la", "le", "les", "il", "lo", "gli", "el", "los", "las"))
 _RANGE_WORDS = frozenset(("or", "ou", "o", "to", "a", "-", "–", "/", "oppure"))
 _SPEC_PREFIX = frozenset(("no", "n", "nº", "no.", "n°", "nr", "#", "num"))
 
@@ -41,6 +50,7 @@ class Expr:
     range_hi: float | None = None
     numeric: bool = True
     unit_text: str | None = None
+    article: bool = False  # the 1 of "a case", "a pezzi": weaker than any written number
 
 
 @dataclass
@@ -262,8 +272,15 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
         value = _num_token(tok, lang)
         start = i
         is_word_number = False
+        from_article = False
         if value is not None and _DIGITS.match(tok) and _not_a_quantity(low, i):
             i += 1
+            continue
+        if value is not None and i + 1 < n and low[i + 1] in age_words():
+            # "Comté 24 mois", "parmigiano 30 mesi": the ageing names the product, on both sides.
+            specs.append(f"a{low[i].replace(',', '.')}")
+            used[i] = used[i + 1] = True
+            i += 2
             continue
         if value is not None and not catalog and _date_like(tok):
             # "For Wednesday 11/25", "invoice for 11/23": a date, not 0.44 of anything.
@@ -288,6 +305,7 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
                 ):
                     value = 1.0
                     is_word_number = True
+                    from_article = True
                 elif low[i + 1] in ("couple", "paio", "par", "paire"):
                     value = 2.0
                     i += 1
@@ -303,7 +321,10 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             else:
                 hit = table_word(tok)
                 # A packaging word with no number: "box of burgers", "dúzia e meia de ovos".
-                if hit and hit[0] in ("package", "count") and (i == 0 or low[i - 1] in grammar.filler(lang)) and (
+                # "the case of tuna was dented", "la latta di tonno da 1,7?": a definite article names a
+                # pack already spoken of, not one more.
+                if hit and hit[0] in ("package", "count") and (i == 0 or (
+                    low[i - 1] in grammar.filler(lang) and low[i - 1] not in _DEFINITE)) and (
                     i + 1 < n and (low[i + 1] in _OF or low[i + 1] in ("e", "et", "y", "and"))
                 ):
                     value = 1.0
@@ -441,7 +462,7 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             continue
         expr = Expr(
             start, j, value, unit, kind, sale_pack, unsure, range_hi=range_hi, numeric=not is_word_number,
-            unit_text=_singular(unit_text) if unit_text else None,
+            unit_text=_singular(unit_text) if unit_text else None, article=from_article,
         )
         exprs.append(expr)
         for k in range(start, j):
@@ -488,6 +509,9 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
     primary: Expr | None = None
     if live:
         counted = [e for e in live if e.kind != "measure" and e.range_hi is None and not e.multiplier]
+        if any(e.range_hi is not None for e in live):
+            # "2 o 3 kg di grana a pezzi": the written range says how much, the article only how it is cut.
+            counted = [e for e in counted if not e.article]
         mult = [e for e in live if e.multiplier]
         sure_measures = [e for e in live if e.kind == "measure" and e.range_hi is None]
         with_unit = [e for e in counted if e.kind is not None]
@@ -517,7 +541,9 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
         product_left = last is not None and any(
             not used[k] and _WORD.match(toks[k]) and low[k] not in grammar.filler(lang) for k in range(primary.end, last)
         )
-        if hit and hit[0] == "package" and product_left:
+        # "20 fior di latte": a packaging word after "di"/"de"/"of" ends the product's name, it is no unit.
+        of_before = last is not None and last > 0 and low[last - 1] in _OF
+        if hit and hit[0] == "package" and product_left and not of_before:
             primary.unit, primary.kind, primary.unit_text = hit[1], hit[0], _singular(low[last].rstrip("."))
             used[last] = True
     measure_hint = _spec_for(primary) if primary is not None and primary.kind == "measure" else None

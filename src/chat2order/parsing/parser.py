@@ -106,7 +106,8 @@ def _named_skus(index: object, words: list[str], keep: set[str]) -> set[str]:
     best: list = []  # type: ignore[type-arg]
     for k in range(1, min(len(words), 4) + 1):
         hits = index.search(words[:k], keep=keep)  # type: ignore[attr-defined]
-        if hits and (not best or hits[0].query > best[0].query):
+        # On a tie the longer reading wins: "niente olio di arachide" names the peanut oil, not every oil.
+        if hits and (not best or hits[0].query >= best[0].query):
             best = hits
     if not best or best[0].query < 0.5:
         return set()
@@ -191,12 +192,14 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
     without = grammar.phrases("without", lang)
     double = grammar.phrases("double", lang)
     instead = grammar.phrases("instead", lang)
+    conditional = grammar.phrases("conditional", lang)
     withdrawn = grammar.phrases("withdrawn", lang)
 
     correction = grammar.phrases("correction", lang)
     removed_words: list[set[str]] = []
     segs = segment.segments(body, read_lang)
     new: list[_Draft] = []
+    replaced: list[tuple[_Draft, float]] = []  # a line said "instead of N", and that N
     i = 0
     while i < len(segs):
         seg = segs[i]
@@ -305,11 +308,18 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
         if raw.quantity is None and not raw.unsure:
             continue
         m_instead = instead.search(fseg)
+        old_quantity = None
         if m_instead is not None and m_instead.start() > 0:
+            old_quantity = lines.read(fseg[m_instead.end() :], read_lang).quantity
             raw = lines.read(seg[: _orig_pos(seg, fseg, m_instead.start())], read_lang)
             if not raw.words:
                 continue
         draft = _draft(raw, index, profile)
+        if old_quantity is not None:
+            replaced.append((draft, old_quantity))
+        if raw.quantity is None and not raw.unsure:
+            # "frangos em vez de 40" cut off its number: the line is named, how much is not.
+            draft.needs_review = True
         if draft.not_carried and prev_words and index is not None and not index.search(raw.words):
             # "se me olvidó el limón, puedes traer 5 kg?": none of these words is a product; the one
             # before is.
@@ -324,11 +334,23 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
             # Not a catalog item and not written like one ("we still have a case", "credit this one"):
             # chit-chat, not an order line. Unless it stands as an item of a list ("2 AP" between "4 bread
             # flour" and "2 cs eggs"): then it is an item nobody read, and a person must see it.
-            if not (raw.numeric and guess.intent == "order" and 0 < len(raw.words) <= 2 and _listed(seg, segs)):
+            listed = raw.numeric and guess.intent == "order" and 0 < len(raw.words) <= 2 and _listed(seg, segs)
+            # "mezzo kg di pinoli", "uno zampone se lo avete": a weight, or an ask on stock, is an item the
+            # catalog lacks, not talk; a person sees it.
+            asked = guess.intent == "order" and 0 < len(raw.words) <= 2 and (
+                raw.kind == "measure" or conditional.search(fseg) is not None
+            )
+            if not (listed or asked):
                 continue
             draft.needs_review, draft.confidence = True, min(draft.confidence, 0.5)
         new.append(draft)
 
+    # "repeat the order below, but 8 kg instead of 5": the quoted line with the old quantity goes.
+    for d_new, q_old in replaced:
+        new = [
+            d for d in new
+            if d is d_new or d.sku is None or d.sku != d_new.sku or d.quantity is None or abs(d.quantity - q_old) > 1e-9
+        ]
     # Lines the text names replace the same SKU of the repeated order ("4 cs limes instead of 3").
     if removed_words:
         # "repete a encomenda abaixo, mas sem a flor de sal": the repeated (quoted) lines lose it too.

@@ -24,6 +24,7 @@ NOT_CARRIED_BELOW = 0.55  # share of the chef's words a SKU must explain to be a
 TIE = 0.08  # query scores this close are the same match
 HISTORY_REACH = 0.35  # how much weaker a match from this kitchen's history may be and still be read
 COUNT_UNITS = ("each", "dozen")
+_OF_WORDS = frozenset(("de", "di", "da", "do", "du", "des", "dos", "das", "del", "della", "of"))
 # Pack words too common to single out a SKU by appearing in its pack string.
 GENERIC_PACK_WORDS = frozenset(
     ("case", "cs", "box", "bx", "bag", "sack", "bunch", "flat", "tray", "pack", "pk", "can", "tin", "jar", "tub",
@@ -236,6 +237,11 @@ def choose(raw: RawLine, index: CatalogIndex, profile: Profile) -> Choice:
         return Choice(None, raw.unit, 0.9 - 0.5 * best_q, best_q >= 0.45, (), True)
     best_q = scored[0].query
     group = [s for s in scored if s.query >= best_q - TIE]
+    headed = [s for s in group if s.head]
+    if headed and len(headed) < len(group):
+        # "frangos" with "Frango inteiro" and "Coxas de frango": a name where the word is only the
+        # complement ("... de frango") is another product, once one name has it as its noun.
+        group = [s for s in group if s.head or not _OF_WORDS & set(fold(s.item.entry.name).split())]
     family = tuple(s.item.sku for s in group)
     # This kitchen's own item, when it explains most of the words, is as good a reading as a closer name
     # it never buys ("tomate para rallar" -> its "Tomate maduro para triturar", not "Pan rallado").

@@ -83,6 +83,9 @@ def _split_product_first(toks: list[str], lang: str) -> list[str]:
     """'eggs 2 potatoes 2 tomato 1 iceberg 1': each item is words then its number."""
     if len(toks) < 5 or not _NUMBER.match(toks[-1]) or _DIGIT_FIRST.match(toks[0]):
         return []
+    if grammar.phrases("instead", lang).search(fold(" ".join(toks[-5:]))):
+        # "50 frangos em vez de 40": the last number is the old quantity, not an item's.
+        return []
     cuts = [0]
     for p in range(1, len(toks) - 1):
         if not _NUMBER.match(toks[p]):

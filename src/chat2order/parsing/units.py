@@ -92,6 +92,12 @@ def count_size_words() -> frozenset[str]:
 
 
 @cache
+def age_words() -> frozenset[str]:
+    """Words after a number that give a product's ageing ("Comté 24 mois", "parmigiano 30 mesi")."""
+    return frozenset(fold(w) for w in _lexicon()["age"]["words"])
+
+
+@cache
 def registry() -> Any:
     """The process-wide pint registry with the project's definitions (built once, ~0.1 s)."""
     import pint
