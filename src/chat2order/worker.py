@@ -223,7 +223,7 @@ def warm_up(runtime: Runtime) -> None:
     from sqlalchemy import select
 
     from chat2order import i18n
-    from chat2order.parsing import ParseContext, parse
+    from chat2order.parsing import ParseContext, parse, units
     from chat2order.tables import Restaurant, Supplier
 
     started = time.monotonic()
@@ -236,6 +236,8 @@ def warm_up(runtime: Runtime) -> None:
         ids = [row.id for row in suppliers]
         for name in WARM_MODULES:
             importlib.import_module(name)
+        # pint's registry is built at the first word the unit table does not know (a typo, say): build it now.
+        units.registry()
         now = dt.datetime.now(dt.UTC)
         currencies = {row.currency for row in suppliers} or {"USD"}
         for locale in sorted(filter(None, locales)):
