@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -71,3 +73,21 @@ def runtime(maker: sessionmaker[Session], tmp_path: Path, **pieces: Any) -> Runt
     settings = Settings(var_dir=tmp_path, outbox_dir=tmp_path / "outbox")
     pieces.setdefault("queue", RecordingQueue())
     return Runtime(settings, engine=maker.kw["bind"], sessionmaker=maker, **pieces)
+
+
+@contextlib.contextmanager
+def statements_run(maker: sessionmaker[Session]) -> Iterator[list[str]]:
+    """The SQL statements sent through `maker`'s engine inside the block, in order."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    engine = maker.kw["bind"]
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -13,7 +13,7 @@ from chat2order.ordering import orders
 from chat2order.ordering.processing import process_message
 from chat2order.tables import InboundMessage, Order, OutboundMessage
 from tests import factories
-from tests.helpers.ordering import NEW_YORK, TUESDAY_EVENING, inbound, kitchen, runtime
+from tests.helpers.ordering import NEW_YORK, TUESDAY_EVENING, inbound, kitchen, runtime, statements_run
 
 pytestmark = pytest.mark.postgres
 
@@ -232,22 +232,11 @@ def test_an_unprocessed_message_older_than_the_ordering_window_does_not_hold_a_n
 
 
 def test_a_new_order_is_read_and_stored_in_a_bounded_number_of_statements(committed_pg, tmp_path) -> None:
-    from sqlalchemy import event
-
     k = kitchen()
     message = inbound(k, ORDER_TEXT)
     rt = runtime(committed_pg, tmp_path)
-    statements: list[str] = []
-    engine = committed_pg.kw["bind"]
-
-    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run(committed_pg) as statements:
         process_message(rt, message.id)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     with committed_pg() as session:
         assert session.get(InboundMessage, message.id).status == "awaiting_chef"
     # The message locked with its checks, supplier, restaurant, contact and catalog version; the history

@@ -15,7 +15,7 @@ from chat2order.notify.file_sender import FileSender
 from chat2order.ordering import dispatch
 from chat2order.ordering.processing import process_message
 from chat2order.tables import OutboundMessage
-from tests.helpers.ordering import inbound, kitchen, runtime
+from tests.helpers.ordering import inbound, kitchen, runtime, statements_run
 
 pytestmark = pytest.mark.postgres
 
@@ -110,25 +110,14 @@ def test_called_as_a_service_it_only_queues(committed_pg: Any, tmp_path: Path) -
 def test_sending_a_confirmation_takes_one_statement_to_claim_and_one_to_record(
     committed_pg: Any, tmp_path: Path
 ) -> None:
-    from sqlalchemy import event
-
     chat = RecordingSender()
     files = FileSender(tmp_path / "outbox")
     rt = runtime(committed_pg, tmp_path, senders=Senders(sms=files, email=files, chat=chat))
     k = kitchen()
     process_message(rt, inbound(k, ORDER_TEXT, channel="chat").id)
     confirmation = _rows(committed_pg)["confirmation"]
-    statements: list[str] = []
-    engine = committed_pg.kw["bind"]
-
-    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run(committed_pg) as statements:
         dispatch.deliver(rt, confirmation.id)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert _rows(committed_pg)["confirmation"].status == "sent"
     # Claim: one UPDATE to `sending` that returns the row and the sender's address (the chat channel reads it
     # from the order's supplier); after the send, one fenced UPDATE to `sent`. Before: a locked read, three
