@@ -241,8 +241,9 @@ def warm_up(runtime: Runtime) -> None:
         now = dt.datetime.now(dt.UTC)
         currencies = {row.currency for row in suppliers} or {"USD"}
         for locale in sorted(filter(None, locales)):
-            for index in indexes[:1]:
-                parse("2 kg 1 cs", ParseContext(index=index, history=(), locale=locale, received_at=now, channel="sms"))
+            if indexes:  # the index only lends the parse a catalog; the per-language data is what warms
+                parse("2 kg 1 cs", ParseContext(index=indexes[0], history=(), locale=locale, received_at=now,
+                                                channel="sms"))
             for currency in currencies:
                 i18n.money(Decimal("1.5"), currency, locale)
             i18n.day(now.date(), locale)
