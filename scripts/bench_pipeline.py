@@ -12,8 +12,9 @@ Prints figures; never asserts on time. Against a scratch PostgreSQL database (cr
    Python's module caches (spaCy pipelines, pint registry) survive in this process, so this figure is
    still kinder than a fork-per-job worker that imports the parser inside each work-horse;
 4. rq (unless `--rq 0`): R more messages stored with their `process_message` jobs enqueued on a queue of its
-   own in Redis (database 13 by default), then `chat2order worker --burst --queue <it>` run as a subprocess; jobs/s is taken from the RQ job
-   timestamps (first start to last end, so start-up is excluded and reported on its own), and the worker's CPU
+   own in Redis (database 13 by default), then `chat2order worker --burst --batch B --queue <it>` run as a
+   subprocess; jobs/s is taken from the confirmations the jobs wrote (first to last, so start-up is excluded;
+   jobs run in a batch leave no RQ timestamps), and the worker's CPU
    per job (`rq_worker_cpu_ms_per_job`: the burst's CPU minus an empty burst's, i.e. without start-up and
    warm-up; steadier than jobs/s on a shared machine).
 
@@ -172,12 +173,12 @@ def run_cold(settings: Any, ids: list[int]) -> float:
     return time.perf_counter() - started
 
 
-def run_rq(url: str, redis_url: str, ids: list[int], outbox_dir: Path) -> dict[str, Any]:
+def run_rq(url: str, redis_url: str, ids: list[int], outbox_dir: Path, batch: int) -> dict[str, Any]:
     from redis import Redis
     from rq import Queue
     from rq.job import Job
 
-    from chat2order.jobs import RQQueue, job_id
+    from chat2order.jobs import RQQueue
 
     conn = Redis.from_url(redis_url)
     # A queue of our own: the burst worker works only these jobs even if the Redis database is shared.
@@ -190,10 +191,18 @@ def run_rq(url: str, redis_url: str, ids: list[int], outbox_dir: Path) -> dict[s
                    VAR_DIR=str(outbox_dir.parent), RQ_LOG_LEVEL="WARNING")
         for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SMTP_RELAY_URL", "METRICS_PORT"):
             env.pop(key, None)  # deliveries go to the scratch outbox folder, never outside
-        command = [str(Path(sys.executable).parent / "chat2order"), "worker", "--burst", "--queue", name]
-        # The worker's CPU per job: its CPU for the burst minus that of an empty burst (start-up, warm-up).
-        idle_cpu = _child_cpu(lambda: subprocess.run([*command[:-1], f"{name}-empty"], check=False, env=env,
-                                                     capture_output=True, text=True, cwd=ROOT))
+        command = [str(Path(sys.executable).parent / "chat2order"), "worker", "--burst", "--batch", str(batch),
+                   "--queue", name]
+        # The worker's CPU per job: the burst's minus an empty burst's (start-up, warm-up, the scheduler).
+        empty: dict[str, float] = {}
+
+        def run_empty() -> None:
+            started = time.perf_counter()
+            subprocess.run([*command[:-1], f"{name}-empty"], check=False, env=env, capture_output=True, text=True,
+                           cwd=ROOT)
+            empty["wall"] = time.perf_counter() - started
+
+        idle_cpu = _child_cpu(run_empty)
         started = time.perf_counter()
         holder: dict[str, Any] = {}
         burst_cpu = _child_cpu(lambda: holder.update(proc=subprocess.run(command, check=False, env=env,
@@ -202,24 +211,36 @@ def run_rq(url: str, redis_url: str, ids: list[int], outbox_dir: Path) -> dict[s
         wall = time.perf_counter() - started
         if proc.returncode != 0:
             raise SystemExit(f"chat2order worker --burst failed:\n{proc.stderr[-3000:]}")
-        jobs = [Job.fetch(job_id("process_message", i), connection=conn) for i in ids]
-        done = [j for j in jobs if j.get_status() == "finished"]
         finished = Queue(name, connection=conn).finished_job_registry.get_job_ids()
         by_kind: dict[str, int] = {}
         for job in Job.fetch_many(finished, connection=conn):
             if job is not None:
                 kind = job.func_name.rsplit(".", 1)[-1]
                 by_kind[kind] = by_kind.get(kind, 0) + 1
-        first = min(j.started_at for j in done) if done else None
-        last = max(j.ended_at for j in done) if done else None
-        span = (last - first).total_seconds() if done else float("nan")
-        return {"rq_jobs": len(ids), "rq_finished": len(done), "rq_jobs_per_s": round(len(done) / span, 1)
-                if done and span > 0 else None, "rq_span_s": round(span, 3), "rq_wall_s": round(wall, 2),
+        return {"rq_jobs": len(ids), "rq_batch": batch,
+                "rq_wall_s": round(wall, 2), "rq_empty_wall_s": round(empty["wall"], 2),
                 "rq_finished_by_job": by_kind,
                 "rq_worker_cpu_ms_per_job": round(1000 * max(0.0, burst_cpu - idle_cpu) / len(ids), 2)}
     finally:
         for queue_name in (name, f"{name}-dispatch", f"{name}-empty", f"{name}-empty-dispatch"):
             _drop_queue(conn, queue_name)
+
+
+def rq_rate(maker: Any, ids: list[int]) -> dict[str, Any]:
+    """Jobs per second from the messages' own rows: the span between the first and the last confirmation
+    written (one per processed message), so start-up is excluded whether a job ran in a batch or through RQ
+    (batched jobs leave no RQ timestamps)."""
+    from sqlalchemy import func, select
+
+    from chat2order.tables import OutboundMessage
+
+    with maker() as session:
+        count, first, last = session.execute(
+            select(func.count(func.distinct(OutboundMessage.inbound_message_id)), func.min(OutboundMessage.created_at),
+                   func.max(OutboundMessage.created_at)).where(OutboundMessage.inbound_message_id.in_(ids))).one()
+    span = (last - first).total_seconds() if count > 1 else 0.0
+    return {"rq_finished": int(count), "rq_span_s": round(span, 3),
+            "rq_jobs_per_s": round((count - 1) / span, 1) if span > 0 else None}
 
 
 def _child_cpu(run: Any) -> float:
@@ -254,6 +275,7 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=500, help="messages for the warm run")
     ap.add_argument("--cold", type=int, default=40, help="messages for the cold-runtime run")
     ap.add_argument("--rq", type=int, default=300, help="jobs for the RQ burst worker run (0 = skip)")
+    ap.add_argument("--batch", type=int, default=8, help="the RQ worker's `--batch` (1 = one job per dequeue)")
     ap.add_argument("--repeats", type=int, default=1, help="warm runs (median reported)")
     ap.add_argument("--pg", default="postgres@127.0.0.1:5432", help="user@host:port of a trusting PostgreSQL")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/13",
@@ -322,7 +344,8 @@ def main() -> None:
                           cold_outcome=outcome(maker, ids))
         if args.rq:
             ids, _ = receive_all(rt, demo, bodies[pos:pos + args.rq], contacts[pos:pos + args.rq], "rq")
-            result.update(run_rq(url, args.redis, ids, outbox))
+            result.update(run_rq(url, args.redis, ids, outbox, args.batch))
+            result.update(rq_rate(maker, ids))
             result["rq_outcome"] = outcome(maker, ids)
         result["loadavg_end"] = os.getloadavg()[0]
         engine.dispose()

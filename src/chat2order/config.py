@@ -53,6 +53,9 @@ class Settings:
     # message log this often by the worker (0 = never), the first time over the last lookback hours.
     twilio_reconcile_seconds: int = 300
     twilio_reconcile_lookback_hours: int = 24
+    # A worker takes up to this many `process_message` jobs from the head of its queue at once: the first
+    # through RQ, the rest in a batch without RQ's per-job bookkeeping (1 = one job at a time).
+    worker_batch: int = 8
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -88,6 +91,7 @@ class Settings:
             dispatch_lease_seconds=int(env.get("DISPATCH_LEASE_SECONDS", "60")),
             twilio_reconcile_seconds=int(env.get("TWILIO_RECONCILE_SECONDS") or 300),
             twilio_reconcile_lookback_hours=int(env.get("TWILIO_RECONCILE_LOOKBACK_HOURS") or 24),
+            worker_batch=max(1, int(env.get("WORKER_BATCH") or 8)),
         )
 
     @property

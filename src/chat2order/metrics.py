@@ -25,6 +25,7 @@ PARSE_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
 LINES = Counter("chat2order_order_lines_total", "Parsed order lines by outcome", ["outcome"])
+BATCHED = Counter("chat2order_batched_jobs_total", "process_message jobs a worker ran in a batch, outside RQ")
 ORDERS = Counter("chat2order_orders_total", "Order status transitions", ["status"])
 DISPATCH = Counter("chat2order_dispatch_attempts_total", "Outbound send attempts by channel and result", ["channel", "result"])
 # Read from Redis at scrape time by whichever web process answers: under gunicorn's multi-process mode the

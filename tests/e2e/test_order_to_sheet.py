@@ -1,6 +1,7 @@
 """End to end on PostgreSQL + Redis with real `chat2order worker` processes: a confirmed order's sheet reaches
 the supplier's mail server (a local aiosmtpd sink, STARTTLS) exactly once, also when the worker is SIGKILLed
-in the middle of the deliver job and when Redis is killed and restarted between confirmation and dispatch
+in the middle of the deliver job (and inbound messages are processed once when it is killed in the middle of a
+batch) and when Redis is killed and restarted between confirmation and dispatch
 (a private redis-server on its own port, so other test runs sharing the machine's Redis are not disturbed).
 
 Each test is bounded (pytest-timeout and explicit deadlines) and leaves no process or Redis down behind it.
@@ -18,11 +19,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat2order.jobs import RQQueue, job_id
 from chat2order.ordering import dispatch
-from chat2order.tables import Order, OutboundMessage
+from chat2order.tables import InboundMessage, Order, OutboundMessage
 from tests import factories as f
 from tests.helpers.smtp_sink import SmtpSink
 
@@ -209,6 +211,55 @@ def test_worker_killed_after_the_server_took_the_data_resends_with_the_same_mess
     wait_until(lambda: row_status(committed_pg, outbox_id) == "sent", 90, "recovery after the kill", workers.logs)
     copies = sink.by_message_id()
     assert len(copies) == 1 and len(next(iter(copies.values()))) == 2
+
+
+def test_worker_killed_in_the_middle_of_a_batch_loses_and_repeats_no_message(
+    committed_pg: sessionmaker[Session], redis_url: str, workers: Workers
+) -> None:
+    # Six orders from six chefs; the worker runs the first through RQ and takes the other five in one batch.
+    # A row lock held here on the third message stops the batch there; the worker is SIGKILLed while it waits.
+    supplier = f.SupplierFactory(auto_confirm=False, locale="en-US", currency="USD")
+    f.CatalogItemFactory(supplier=supplier, sku="TOM-25", name="Roma Tomatoes", pack="25 lb case", unit="case")
+    f.CatalogItemFactory(supplier=supplier, sku="ONI-50", name="Yellow Onions", pack="50 lb sack", unit="bag")
+    restaurant = f.RestaurantFactory(locale="en-US")
+    ids = [f.InboundMessageFactory(channel="chat", supplier=supplier, contact__restaurant=restaurant,
+                                   contact__locale="en-US", body=f"{n + 1} cs roma tomatoes, 1 sack onions").id
+           for n in range(6)]
+    queue = RQQueue(redis_url)
+    for message_id in ids:
+        queue.enqueue("process_message", message_id)
+    with committed_pg() as locker:
+        locker.execute(select(InboundMessage.id).where(InboundMessage.id == ids[2]).with_for_update())
+        try:
+            first = workers.start()
+            wait_until(lambda: "received" not in statuses(committed_pg, ids)[:2] and not waiting_messages(queue),
+                       60, "the first two messages, and the rest taken into a batch", workers.logs)
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        finally:
+            locker.rollback()
+    done = statuses(committed_pg, ids)
+    assert done[2:] == ["received"] * 4
+
+    workers.start()  # its maintenance puts the dead worker's batch back once the lease ends (~15 s)
+    wait_until(lambda: "received" not in statuses(committed_pg, ids), 90, "recovery of the batch", workers.logs)
+    assert statuses(committed_pg, ids) == done[:2] * 3  # the same outcome for each
+    with committed_pg() as session:
+        orders = session.scalars(select(Order.source_message_id).where(Order.source_message_id.in_(ids))).all()
+        replies = session.scalars(select(OutboundMessage.inbound_message_id)
+                                  .where(OutboundMessage.inbound_message_id.in_(ids))).all()
+    assert sorted(orders) == sorted(ids) and sorted(replies) == sorted(ids)  # one order and one reply each
+
+
+def waiting_messages(queue: RQQueue) -> list[str]:
+    return [work_id for work_id in queue.queue.get_job_ids() if work_id.startswith("process_message")]
+
+
+def statuses(maker: sessionmaker[Session], ids: list[int]) -> list[str]:
+    with maker() as session:
+        found = dict(session.execute(select(InboundMessage.id, InboundMessage.status)
+                                     .where(InboundMessage.id.in_(ids))).tuples().all())
+    return [found[i] for i in ids]
 
 
 class PrivateRedis:

@@ -111,8 +111,10 @@ def _serve_gunicorn(settings: Any, host: str, port: int, workers: int) -> None:
 @click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
 @click.option("--queue", "queue_name", default="chat2order", show_default=True, help="RQ queue to work.")
 @click.option("--warm/--no-warm", default=True, show_default=True, help="Load parser and catalog indexes at start.")
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="process_message jobs taken per dequeue [default: WORKER_BATCH or 8; 1 = one at a time].")
 @pass_env
-def worker(env: Env, burst: bool, queue_name: str, warm: bool) -> None:
+def worker(env: Env, burst: bool, queue_name: str, warm: bool, batch: int | None) -> None:
     """Run jobs from Redis (RQ) in a warm, non-forking worker with a periodic outbox relay."""
     settings = env.settings
     if not settings.redis_url:
@@ -138,7 +140,8 @@ def worker(env: Env, burst: bool, queue_name: str, warm: bool) -> None:
         warm_up(rt)
     requeue_received(rt, older_than=dt.timedelta(seconds=30))
     rq_worker = WarmWorker(
-        queue.queues, connection=queue.connection, relay_queue=queue, reconcile_every=reconcile_interval(settings)
+        queue.queues, connection=queue.connection, relay_queue=queue, reconcile_every=reconcile_interval(settings),
+        batch=batch or settings.worker_batch,
     )
     # RQ's own lines (every job twice, plus each relay tick) stay at WARNING unless RQ_LOG_LEVEL says
     # otherwise: `chat2order.jobs` writes one line per job with its message id instead.
