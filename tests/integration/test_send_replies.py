@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from chat2order.notify import Outgoing, Senders, Sent, TransientSendError
 from chat2order.notify.chat_sender import ChatStoreSender
@@ -116,13 +116,25 @@ def test_sending_a_confirmation_takes_one_statement_to_claim_and_one_to_record(
     k = kitchen()
     process_message(rt, inbound(k, ORDER_TEXT, channel="chat").id)
     confirmation = _rows(committed_pg)["confirmation"]
-    with statements_run(committed_pg) as statements:
-        dispatch.deliver(rt, confirmation.id)
+    autocommit: list[bool] = []
+    engine = committed_pg.kw["bind"]
+
+    def record(conn: Any, *args: Any) -> None:
+        autocommit.append(conn.connection.driver_connection.autocommit)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with statements_run(committed_pg) as statements:
+            dispatch.deliver(rt, confirmation.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
     assert _rows(committed_pg)["confirmation"].status == "sent"
     # Claim: one UPDATE to `sending` that returns the row and the sender's address (the chat channel reads it
     # from the order's supplier); after the send, one fenced UPDATE to `sent`. Before: a locked read, three
-    # lazy loads and an UPDATE, then a second locked read and UPDATE.
+    # lazy loads and an UPDATE, then a second locked read and UPDATE. Each is a transaction on its own, run in
+    # autocommit: no BEGIN and COMMIT round trips around it.
     assert len(statements) == 2, statements
+    assert autocommit == [True, True]
     sent = _rows(committed_pg)["confirmation"]
     assert (sent.attempts, sent.next_attempt_at) == (1, None)
     assert [(msg.outbox_id, msg.sender) for msg in chat.sent] == [(sent.id, k.supplier.inbound_phone)]
