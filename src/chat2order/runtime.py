@@ -103,9 +103,11 @@ class Runtime:
         return self._senders
 
     def close(self) -> None:
-        """Drain the in-process queue (if any) and release database connections."""
+        """Drain the in-process queue (if any), then release the senders' kept connections and the database's."""
         queue = self._queue
         if queue is not None and hasattr(queue, "close"):
             queue.close()
+        if self._senders is not None and hasattr(self._senders, "close"):
+            self._senders.close()
         if self._engine is not None:
             self._engine.dispose()

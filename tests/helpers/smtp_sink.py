@@ -36,6 +36,7 @@ class ReceivedMail:
     rcpt_tos: tuple[str, ...]
     raw: bytes
     received_at: float
+    peer: Any = None  # the client's (host, port): one per connection
 
     @property
     def message(self) -> EmailMessage:
@@ -59,6 +60,7 @@ class SmtpSink:
     password: str | None = None
     rcpt_delay: Callable[[str], float] = lambda _rcpt: 0.0
     data_delay: Callable[[EmailMessage], float] = lambda _m: 0.0
+    refuse_rcpt: Callable[[str], bool] = lambda _rcpt: False  # answer 550 to these recipients
     port: int = field(default_factory=_free_port)
 
     def __post_init__(self) -> None:
@@ -155,6 +157,8 @@ class _Handler:
         delay = self.sink.rcpt_delay(address)
         if delay:
             await asyncio.sleep(delay)
+        if self.sink.refuse_rcpt(address):
+            return "550 5.1.1 no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -167,6 +171,7 @@ class _Handler:
             rcpt_tos=tuple(envelope.rcpt_tos),
             raw=raw,
             received_at=time.time(),
+            peer=session.peer,
         )
         # Stored before the reply, as an MTA queues before it answers 250.
         self.sink._store(mail)

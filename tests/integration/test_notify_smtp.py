@@ -72,3 +72,47 @@ def test_a_connection_lost_while_waiting_for_the_data_reply_is_ambiguous() -> No
             SmtpSender.from_url(sink.relay_url, timeout=0.5).send(_email())
         assert caught.value.ambiguous is True
         assert len(sink.wait_for(1)) == 1  # the relay had it: why a resend keeps the same Message-ID
+
+
+def test_messages_in_a_row_share_one_connection_with_its_tls_and_auth() -> None:
+    with SmtpSink(tls=True, username="relay", password="s3cret") as sink:
+        sender = SmtpSender.from_url(sink.relay_url)
+        for n in range(3):
+            sender.send(_email(outbox_id=n, message_id=f"<c2o.{n}@c2o.test>"))
+        sender.close()
+        mails = sink.wait_for(3)
+    assert [m.message_id for m in mails] == ["<c2o.0@c2o.test>", "<c2o.1@c2o.test>", "<c2o.2@c2o.test>"]
+    assert len({m.peer for m in mails}) == 1
+
+
+def test_a_connection_idle_too_long_is_not_reused() -> None:
+    with SmtpSink() as sink:
+        sender = SmtpSender(RelayConfig.parse(sink.relay_url), idle_seconds=0.0)
+        sender.send(_email(message_id="<c2o.a@c2o.test>"))
+        sender.send(_email(message_id="<c2o.b@c2o.test>"))
+        mails = sink.wait_for(2)
+    assert len({m.peer for m in mails}) == 2
+
+
+def test_a_kept_connection_the_relay_closed_is_replaced_and_the_message_sent_once() -> None:
+    sink = SmtpSink().start()
+    try:
+        sender = SmtpSender.from_url(sink.relay_url)
+        sender.send(_email(message_id="<c2o.a@c2o.test>"))
+        port = sink.port
+        sink.stop()  # the relay restarts: the connection the sender kept is gone
+        sink = SmtpSink(port=port).start()
+        sender.send(_email(message_id="<c2o.b@c2o.test>"))
+        assert [m.message_id for m in sink.wait_for(1)] == ["<c2o.b@c2o.test>"]
+    finally:
+        sink.stop()
+
+
+def test_a_refusal_on_a_kept_connection_is_still_a_refusal() -> None:
+    with SmtpSink(refuse_rcpt=lambda rcpt: rcpt.startswith("gone@")) as sink:
+        sender = SmtpSender.from_url(sink.relay_url)
+        sender.send(_email())
+        with pytest.raises(PermanentSendError, match="550"):
+            sender.send(_email(to="gone@supplier.example"))
+        sender.send(_email(message_id="<c2o.after@c2o.test>"))  # and the sender goes on with a new connection
+        assert sink.wait_for(2)[-1].message_id == "<c2o.after@c2o.test>"

@@ -7,13 +7,22 @@ relay on the same host); `?cafile=/path/ca.pem` trusts a private CA (tests, in-h
 
 The relay cannot be asked whether it already holds a message, so `find_sent` answers None and recovery
 resends; every attempt carries the same Message-ID, which is what lets a receiver drop the repeat.
+
+A worker sends many order sheets in the evening rush: the connection (TCP, STARTTLS handshake, AUTH) is kept
+for the next message while it is younger than `idle_seconds` since its last use, as mail clients do (RFC 5321
+lets a client send several transactions per session). A kept connection the relay has closed in the
+meantime is noticed at MAIL FROM, before anything is handed over, and the message goes on a fresh one.
 """
 
 from __future__ import annotations
 
+import functools
 import smtplib
 import ssl
+import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from chat2order.notify import Outgoing, PermanentSendError, Sent, TransientSendError
@@ -53,21 +62,27 @@ class SmtpSender:
     name = "smtp"
     resend_is_deduplicated = True  # same Message-ID on every attempt
 
-    def __init__(self, config: RelayConfig, *, timeout: float = 30.0) -> None:
+    def __init__(self, config: RelayConfig, *, timeout: float = 30.0, idle_seconds: float = 20.0) -> None:
         self.config = config
         self.timeout = timeout
+        self.idle_seconds = idle_seconds  # below the 5 minutes RFC 5321 asks servers to wait, and most relays' 60 s
+        self._lock = threading.Lock()  # one conversation at a time on the kept connection
+        self._kept: smtplib.SMTP | None = None
+        self._used_at = 0.0
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 30.0) -> SmtpSender:
         return cls(RelayConfig.parse(url), timeout=timeout)
 
+    @functools.cached_property
     def _tls_context(self) -> ssl.SSLContext:
+        # Loading the system's CA store costs milliseconds: once per sender, not once per message.
         return ssl.create_default_context(cafile=self.config.cafile)
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
         if cfg.tls == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout, context=self._tls_context())
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout, context=self._tls_context)
         else:
             smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=self.timeout)
         smtp.ehlo()
@@ -75,18 +90,15 @@ class SmtpSender:
             if not smtp.has_extn("starttls"):
                 smtp.quit()
                 raise PermanentSendError(f"relay {cfg.host}:{cfg.port} does not offer STARTTLS")
-            smtp.starttls(context=self._tls_context())
+            smtp.starttls(context=self._tls_context)
             smtp.ehlo()
         if cfg.username:
             smtp.login(cfg.username, cfg.password or "")
         return smtp
 
-    def send(self, msg: Outgoing) -> Sent:
-        email = build_email(msg)
-        envelope_from = msg.sender or email["From"]
-        data_sent = False
+    def _open(self) -> smtplib.SMTP:
         try:
-            smtp = self._connect()
+            return self._connect()
         except PermanentSendError:
             raise
         except smtplib.SMTPAuthenticationError as exc:
@@ -94,20 +106,54 @@ class SmtpSender:
         except (OSError, smtplib.SMTPException) as exc:
             # Nothing was handed over yet: a clean failure, safe to retry.
             raise TransientSendError(f"cannot reach relay: {exc}") from exc
-        try:
-            code, response = smtp.mail(envelope_from)
-            if code != 250:
-                raise _refusal(code, response)
-            code, response = smtp.rcpt(msg.to)
-            if code not in (250, 251):
-                raise _refusal(code, response)
-            data_sent = True
-            code, response = smtp.data(email.as_bytes())
-            if code != 250:
-                raise _refusal(code, response)
-        except (TransientSendError, PermanentSendError):
+
+    def _take_kept(self) -> smtplib.SMTP | None:
+        smtp, self._kept = self._kept, None
+        if smtp is not None and time.monotonic() - self._used_at >= self.idle_seconds:
             _quietly_close(smtp)
-            raise
+            return None
+        return smtp
+
+    def send(self, msg: Outgoing) -> Sent:
+        email = build_email(msg)
+        envelope_from = msg.sender or email["From"]
+        with self._lock:
+            smtp = self._take_kept()
+            if smtp is not None:
+                try:
+                    code, response = smtp.mail(envelope_from)
+                except (OSError, smtplib.SMTPException):
+                    code = 421  # the relay closed the kept connection: nothing was handed over
+                if code == 421:
+                    smtp.close()
+                    smtp = None
+            if smtp is None:
+                smtp = self._open()
+                code, response = self._conversation_step(smtp, lambda: smtp.mail(envelope_from), data_sent=False)
+            sent = self._finish(smtp, msg, email.as_bytes(), code, response)
+            self._kept, self._used_at = smtp, time.monotonic()
+            return sent
+
+    def _finish(self, smtp: smtplib.SMTP, msg: Outgoing, data: bytes, code: int, response: bytes) -> Sent:
+        """RCPT and DATA after MAIL answered `code`; closes the connection on any failure."""
+        if code != 250:
+            _quietly_close(smtp)
+            raise _refusal(code, response)
+        code, response = self._conversation_step(smtp, lambda: smtp.rcpt(msg.to), data_sent=False)
+        if code not in (250, 251):
+            _quietly_close(smtp)
+            raise _refusal(code, response)
+        code, response = self._conversation_step(smtp, lambda: smtp.data(data), data_sent=True)
+        if code != 250:
+            _quietly_close(smtp)
+            raise _refusal(code, response)
+        detail = response.decode("utf-8", "replace") if isinstance(response, bytes) else str(response)
+        return Sent(provider_id=msg.message_id or f"smtp:{msg.outbox_id}", detail=detail)
+
+    @staticmethod
+    def _conversation_step(smtp: smtplib.SMTP, step: Any, *, data_sent: bool) -> tuple[int, bytes]:
+        try:
+            code, response = step()
         except smtplib.SMTPResponseException as exc:
             # A definite answer (e.g. DATA refused before any content): not ambiguous.
             _quietly_close(smtp)
@@ -116,9 +162,13 @@ class SmtpSender:
             _quietly_close(smtp)
             # Lost during DATA: the relay may have queued it; the next attempt resends with the same Message-ID.
             raise TransientSendError(f"connection lost: {exc}", ambiguous=data_sent) from exc
-        _quietly_close(smtp)
-        detail = response.decode("utf-8", "replace") if isinstance(response, bytes) else str(response)
-        return Sent(provider_id=msg.message_id or f"smtp:{msg.outbox_id}", detail=detail)
+        return int(code), response
+
+    def close(self) -> None:
+        with self._lock:
+            smtp, self._kept = self._kept, None
+        if smtp is not None:
+            _quietly_close(smtp)
 
     def find_sent(self, msg: Outgoing) -> str | None:
         return None
