@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -85,6 +86,30 @@ def test_a_forged_outbox_id_cannot_rewrite_another_rows_sid(rt: Runtime, committ
     row = _sent_row()
     assert delivery_status.record(rt, "SM" + "c" * 32, "failed", outbox_id=row.id) is None
     assert _status(committed_pg, row.id) == "sent"
+
+
+def test_a_callback_racing_the_workers_sent_record_still_lands(
+    rt: Runtime, pg_engine: Engine, committed_pg: sessionmaker[Session]
+) -> None:
+    # The callback looks the SID up and misses; the worker records the send (SID included) before the callback
+    # reads the row by the outbox id of its URL. Found in the e2e flow: "delivered" was dropped as unknown.
+    row = _sent_row(status="sending", provider_id=None)
+    sid = "SM" + "d" * 32
+    fired: list[bool] = []
+
+    def worker_records_the_send(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if not fired and "outbound_messages.provider_id =" in statement:
+            fired.append(True)
+            with pg_engine.connect() as other, other.begin():
+                other.execute(update(OutboundMessage).where(OutboundMessage.id == row.id)
+                              .values(status="sent", provider_id=sid))
+
+    event.listen(pg_engine, "after_cursor_execute", worker_records_the_send)
+    try:
+        assert delivery_status.record(rt, sid, "delivered", outbox_id=row.id) == "delivered"
+    finally:
+        event.remove(pg_engine, "after_cursor_execute", worker_records_the_send)
+    assert fired and _status(committed_pg, row.id) == "delivered"
 
 
 _SIDS = itertools.count(1)

@@ -69,8 +69,11 @@ def record(
         row = session.execute(stmt).scalars().first()
         if row is None and outbox_id is not None:
             candidate = session.get(OutboundMessage, outbox_id, with_for_update=True)
-            # Only adopt the SID for a row that has none yet: a forged `ob` cannot rewrite another row's SID.
-            if candidate is not None and candidate.provider_id is None and candidate.channel in ("sms", "whatsapp"):
+            # Only adopt the SID for a row that has none yet: a forged `ob` cannot rewrite another row's SID. A row
+            # that has this very SID now had it recorded by the sending worker since the lookup above.
+            if candidate is not None and candidate.provider_id == provider_id:
+                row = candidate
+            elif candidate is not None and candidate.provider_id is None and candidate.channel in ("sms", "whatsapp"):
                 row = candidate
                 row.provider_id = provider_id
         if row is None:
