@@ -63,6 +63,10 @@ class Scored(NamedTuple):
 
 
 _RANK_KEY = itemgetter(1, 3, 2)  # Scored (query, spec, name)
+# The ufunc reductions behind ndarray.max/min, called directly: the methods go through a Python-level
+# wrapper (numpy's _methods module) that costs more than the reduction over a search's few thousand SKUs.
+_MAX = np.maximum.reduce
+_MIN = np.minimum.reduce
 # round(hit, 4) of the float32 hit values seen so far: Python's correctly rounded round() costs ~1 us, and
 # a catalog's hits take few distinct values.
 _ROUNDED: dict[float, float] = {}
@@ -439,7 +443,7 @@ class CatalogIndex:
         mask, acc, term = self._scratch()
         for post in arrays:
             mask[post] = True
-        cand_pos = np.flatnonzero(mask)
+        cand_pos = mask.nonzero()[0]  # np.flatnonzero without its Python-level wrappers
         try:
             return self._score(specs, limit, keep, terms_posts, total, matched, mask, acc, term, cand_pos)
         finally:
@@ -488,7 +492,7 @@ class CatalogIndex:
             term[cand_pos] = 0
         hits = acc[cand_pos]
         hits /= total
-        best = float(hits.max())
+        best = float(_MAX(hits))
         if best <= 0:
             return []
         qspecs = set(specs)
@@ -499,13 +503,13 @@ class CatalogIndex:
                 rank[np.searchsorted(cand_pos, post[mask[post]])] += 0.05
         # Every SKU of the union holds a matched word, so its hit is positive unless float32 underflowed:
         # then the positions are simply all of them (the same array argpartition always saw).
-        if hits.min() > 0:
+        if _MIN(hits) > 0:
             # All positions: argpartition sees the same array as rank[arange] and its indices are the places.
-            top = np.argpartition(-rank, limit - 1)[:limit] if size > limit else np.arange(size)
+            top = (-rank).argpartition(limit - 1)[:limit] if size > limit else np.arange(size)
         else:
-            nonzero = np.flatnonzero(hits > 0)
+            nonzero = (hits > 0).nonzero()[0]
             if len(nonzero) > limit:
-                top = nonzero[np.argpartition(-rank[nonzero], limit - 1)[:limit]]
+                top = nonzero[(-rank[nonzero]).argpartition(limit - 1)[:limit]]
             else:
                 top = nonzero
         found = dict(zip(cand_pos[top].tolist(), hits[top].tolist()))
