@@ -148,6 +148,14 @@ class CatalogIndex:
         self._cache_lock = threading.Lock()
         self._local = threading.local()
         self._group_index = self._groups()
+        # What a chef's word must be for a phrase starting with it to be a catalog word written with a
+        # hyphen ("saint-marcellin") or a food-lexicon phrase ("tomate verde"): the text before a hyphen of
+        # a catalog word, or before a space of a lexicon phrase. Most two- and three-word runs of a line
+        # start with no such word, and `_phrase` answers them without joining and looking them up.
+        self._phrase_heads = frozenset(
+            [w[:i] for w in self.postings for i, c in enumerate(w) if c == "-"]
+            + [k[:i] for k in self._group_index for i, c in enumerate(k) if c == " "]
+        )
         self._food_words = frozenset(w for g in grammar.food_groups() for m in g for w in m.split())
 
     @classmethod
@@ -259,6 +267,13 @@ class CatalogIndex:
         cached = self._phrase_cache.get(chunk, False)
         if cached is not False:
             return cached  # type: ignore[return-value]
+        if len(chunk) > 1:
+            # Every joined form looked up below starts with the first word (folded or normalised) and a
+            # hyphen or space: no phrase or hyphenated word starts so, no translation to make.
+            first = chunk[0]
+            heads = self._phrase_heads
+            if fold(first) not in heads and self._norm(first) not in heads:
+                return ""
         normed = [self._norm(w) for w in chunk]
         result: str | None = ""
         if len(chunk) == 1 and normed[0] in self.postings:
