@@ -138,6 +138,9 @@ class CatalogIndex:
         # product the search used to compute per query.
         self._tiebreak = self._weights * 1e-4
         self._sku_pos = {it.sku: n for n, it in enumerate(items)}
+        # Per catalog position, what the result loop reads of an SKU, in one tuple: (item, its words, its
+        # word set, its weight, its first word or None); a search builds ~25 results from these.
+        self._rows = [(it, it.words, it.word_set, it.weight, it.words[0] if it.words else None) for it in items]
         self._expand_cache: dict[str, tuple[tuple[str, float], ...]] = {}
         self._translate_cache: dict[tuple[str, ...], list[str]] = {}
         self._query_cache: dict[tuple[str, ...], tuple[tuple[float, tuple[tuple[str, float], ...]], ...]] = {}
@@ -544,7 +547,6 @@ class CatalogIndex:
                 found[n] = h
                 chosen.add(n)
         scored: list[Scored] = []
-        items = self.items
         idf = self.idf.__getitem__
         # tuple.__new__ builds the named tuple without the Python-level __new__ (a third of the loop's time).
         make = tuple.__new__
@@ -554,12 +556,13 @@ class CatalogIndex:
         rounded = _ROUNDED
         if len(rounded) > 200_000:
             rounded.clear()
+        rows = self._rows
         for n in chosen:
-            item, hit = items[n], found[n]
-            iw = item.words
+            item, iw, word_set, weight, first = rows[n]
+            hit = found[n]
             covered = coverage.get(iw)
             if covered is None:
-                covered = coverage[iw] = sum(map(idf, item.word_set & matched))
+                covered = coverage[iw] = sum(map(idf, word_set & matched))
             query = rounded.get(hit)
             if query is None:
                 query = rounded[hit] = round(hit, 4)
@@ -569,7 +572,7 @@ class CatalogIndex:
                     spec += 1
                 elif s[0] in "mvc" and any(x[0] == s[0] for x in item.specs):
                     spec -= 1
-            scored.append(make(Scored, (item, query, covered / item.weight, spec, not iw or iw[0] in matched)))
+            scored.append(make(Scored, (item, query, covered / weight, spec, first is None or first in matched)))
         # Best first by (query, spec, name); a reversed sort keeps ties in their order, like the ascending
         # sort on the negated key did, and itemgetter is a C key.
         scored.sort(key=_RANK_KEY, reverse=True)
