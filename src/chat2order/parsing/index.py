@@ -348,6 +348,16 @@ class CatalogIndex:
             self._expand_cache[word] = out
         return out
 
+    def knows(self, word: str) -> bool:
+        """Whether the catalog holds this word as written, as its lemma or as a plural-stripped form: what
+        `expand` rates 1.0. Without the typo search `expand` falls back to, which the matcher's respelling
+        would otherwise run for every swapped-letter guess at a new typo."""
+        cached = self._expand_cache.get(word)
+        if cached is not None:
+            return bool(cached) and cached[0][1] >= 1.0
+        postings = self.postings
+        return any(form in postings for form in self._forms(word))
+
     def _keep_positions(self, keep: Collection[str]) -> np.ndarray:
         """Catalog positions of the SKUs of `keep`, in its order; cached for tuples (the kitchen's
         history SKUs are the same tuple for every line of a message and every message of that history)."""

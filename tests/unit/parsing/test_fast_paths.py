@@ -316,3 +316,22 @@ def test_phrase_prefilter_lets_the_saint_abbreviation_meet_the_hyphenated_name(c
     fast, slow = _phrase_index(FROMAGES_FR, "fr-FR"), _phrase_index(FROMAGES_FR, "fr-FR", prefilter=False)
     assert fast._phrase(chunk) == slow._phrase(chunk)
     assert fast._phrase(chunk[:2])
+
+
+@pytest.mark.parametrize("catalog_name", ["PRODUCE_US", "LEGUMES_PT", "PRIMEUR_FR", "ORTO_IT", "FRUTAS_ES"])
+def test_knows_is_what_expand_rates_one(catalog_name: str) -> None:
+    from tests.unit.parsing import catalogs
+
+    rows = getattr(catalogs, catalog_name)
+    locale = {"PRODUCE_US": "en-US", "LEGUMES_PT": "pt-PT", "PRIMEUR_FR": "fr-FR", "ORTO_IT": "it-IT"}.get(
+        catalog_name, "es-ES"
+    )
+    expanded, plain = index(rows, locale), index(rows, locale)  # knows() after expand(), and without it
+    words = sorted(plain.postings)
+    # The words, their plurals and capitals, and every swapped-letter and dropped-letter typo of them.
+    tried = words + [w + "s" for w in words] + [w + "es" for w in words] + [w.upper() for w in words]
+    tried += [w[:k] + w[k + 1] + w[k] + w[k + 2 :] for w in words for k in range(len(w) - 1)]
+    tried += [w[:k] + w[k + 1 :] for w in words for k in range(len(w))] + ["", "x", "cs", "kg", "limoes"]
+    for word in tried:
+        assert plain.knows(word) == (bool(expanded.expand(word)) and expanded.expand(word)[0][1] >= 1.0), word
+        assert expanded.knows(word) == plain.knows(word), word
