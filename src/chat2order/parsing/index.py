@@ -74,6 +74,10 @@ UNKNOWN_WEIGHT = 0.35
 # Searches remembered per index (first in, first out): ~30 scored SKUs each, about a MB. Kept small: every
 # cached object is one more for the garbage collector to walk.
 SEARCH_CACHE_SIZE = 2048
+# Sets of matched catalog words whose name coverages are remembered per index (first in, first out): a
+# line's words come back with other typos, sizes and word orders, which make new searches over the
+# same catalog words; ~30 coverages each, a few MB in all.
+COVERAGE_CACHE_SIZE = 2048
 # Plural endings of the five languages, accent-free, tried when the lemma table does not know the word.
 _PLURALS = (
     ("oes", "ao"), ("aes", "ao"), ("ns", "m"), ("eaux", "eau"), ("aux", "al"), ("ces", "z"),
@@ -148,6 +152,7 @@ class CatalogIndex:
         self._group_cache: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._keep_cache: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
         self._search_cache: dict[tuple[object, ...], tuple[Scored, ...]] = {}
+        self._coverage_cache: dict[tuple[str, ...], dict[tuple[str, ...], float]] = {}
         self._cache_lock = threading.Lock()
         self._local = threading.local()
         self._group_index = self._groups()
@@ -478,6 +483,19 @@ class CatalogIndex:
             mask[cand_pos] = False
             acc[cand_pos] = 0
 
+    def _coverages(self, matched: tuple[str, ...]) -> dict[tuple[str, ...], float]:
+        """The remembered name coverages of the matched words `matched` (in the order their set
+        iterates), a dict the caller fills."""
+        coverage = self._coverage_cache.get(matched)
+        if coverage is None:
+            coverage = {}
+            if COVERAGE_CACHE_SIZE:
+                with self._cache_lock:
+                    if len(self._coverage_cache) >= COVERAGE_CACHE_SIZE:
+                        self._coverage_cache.pop(next(iter(self._coverage_cache)), None)
+                    self._coverage_cache[matched] = coverage
+        return coverage
+
     def _scratch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """This thread's all-False mask and all-zero accumulators over the catalog, made once per thread."""
         local = self._local
@@ -561,8 +579,11 @@ class CatalogIndex:
         # tuple.__new__ builds the named tuple without the Python-level __new__ (a third of the loop's time).
         make = tuple.__new__
         # SKUs of one name (one per pack) share their words and so their coverage: summed once per name,
-        # in the same order as always (equal word tuples make equal sets).
-        coverage: dict[tuple[str, ...], float] = {}
+        # in the same order as always (equal word tuples make equal sets). The sum runs over the set
+        # `word_set & matched`, whose order (and so the float sum) follows from the name's word set and
+        # the order `matched` iterates in (the smaller set is iterated, the other only asked for
+        # membership): remembered per (matched words in that order, name) for later searches.
+        coverage = self._coverages(tuple(matched))
         rounded = _ROUNDED
         if len(rounded) > 200_000:
             rounded.clear()

@@ -335,3 +335,36 @@ def test_knows_is_what_expand_rates_one(catalog_name: str) -> None:
     for word in tried:
         assert plain.knows(word) == (bool(expanded.expand(word)) and expanded.expand(word)[0][1] >= 1.0), word
         assert expanded.knows(word) == plain.knows(word), word
+
+
+def _scores(scored) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    return [(s.item.sku, s.query, s.name, s.spec, s.head) for s in scored]
+
+
+def test_remembered_name_coverages_give_what_fresh_sums_give(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chat2order.parsing import index as index_module
+
+    queries = [
+        ["roma", "tomato"], ["tomato", "roma"], ["tomatos", "roma"], ["tomato", "plum", "roma"], ["plum", "tomato"],
+        ["red", "onion"], ["onion", "red"], ["onoin", "red"], ["lime"], ["lemon", "lime"], ["egg", "xl"],
+        ["xl", "egg", "brown"], ["tomato"], ["onion", "red", "tomato", "lime"], ["lime", "tomato", "red", "onion"],
+    ] * 2
+    warm = index(PRODUCE_US, "en-US")
+    remembered = [_scores(warm._search(q, ["m25"] if k % 3 == 0 else [], 24, ())) for k, q in enumerate(queries)]
+    assert warm._coverage_cache
+    monkeypatch.setattr(index_module, "COVERAGE_CACHE_SIZE", 0)
+    fresh = [
+        _scores(index(PRODUCE_US, "en-US")._search(q, ["m25"] if k % 3 == 0 else [], 24, ()))
+        for k, q in enumerate(queries)
+    ]
+    assert remembered == fresh
+
+
+def test_coverage_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chat2order.parsing import index as index_module
+
+    monkeypatch.setattr(index_module, "COVERAGE_CACHE_SIZE", 3)
+    idx = index(PRODUCE_US, "en-US")
+    for q in (["tomato"], ["onion"], ["lime"], ["lemon"], ["egg"], ["onion", "red"]):
+        idx._search(q, (), 24, ())
+    assert len(idx._coverage_cache) == 3
