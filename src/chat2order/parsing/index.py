@@ -148,6 +148,7 @@ class CatalogIndex:
         self._expand_cache: dict[str, tuple[tuple[str, float], ...]] = {}
         self._translate_cache: dict[tuple[str, ...], list[str]] = {}
         self._query_cache: dict[tuple[str, ...], tuple[tuple[float, tuple[tuple[str, float], ...]], ...]] = {}
+        self._term_cache: dict[str, tuple[float, tuple[tuple[str, float], ...]]] = {}
         self._phrase_cache: dict[tuple[str, ...], str | None] = {}
         self._group_cache: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._keep_cache: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
@@ -415,31 +416,40 @@ class CatalogIndex:
         cached = self._query_cache.get(words)
         if cached is not None:
             return cached
-        terms = self.translate(words)
-        query: list[tuple[float, tuple[tuple[str, float], ...]]] = []
-        for term in terms:
-            options: dict[str, float] = {}
-            weight = 0.0
-            alts = term.split("|")
-            phrase_words: list[list[str]] = [a.split() for a in alts]
-            if len(alts) == 1 and len(phrase_words[0]) == 1:
-                for cand, sim in self.expand(term):
-                    options[cand] = max(options.get(cand, 0.0), sim)
-                # A word the catalog does not know at all weighs less than one it knows: chefs' messages
-                # carry names, verbs and chit-chat the filler list cannot foresee.
-                weight = max((self.idf[c] for c in options), default=self.max_idf * UNKNOWN_WEIGHT)
-                query.append((weight, tuple(options.items())))
-                continue
-            # A translated word or phrase: each alternative is a set of catalog words; scored as one term.
-            for alt in phrase_words:
-                for w in alt:
-                    options[w] = max(options.get(w, 0.0), 0.97)
-            weight = max((self.idf.get(c, self.max_idf) for c in options), default=self.max_idf)
-            query.append((weight, tuple(options.items())))
-        out = tuple(query)
+        out = tuple(map(self._term, self.translate(words)))
         if len(self._query_cache) < 50_000:
             self._query_cache[words] = out
         return out
+
+    def _term(self, term: str) -> tuple[float, tuple[tuple[str, float], ...]]:
+        """One translated term as (weight, ((catalog word, similarity), ...)). Remembered per term: a new
+        line is mostly known words in a new combination."""
+        cached = self._term_cache.get(term)
+        if cached is not None:
+            return cached
+        out = self._read_term(term)
+        if len(self._term_cache) < 100_000:
+            self._term_cache[term] = out
+        return out
+
+    def _read_term(self, term: str) -> tuple[float, tuple[tuple[str, float], ...]]:
+        options: dict[str, float] = {}
+        weight = 0.0
+        alts = term.split("|")
+        phrase_words: list[list[str]] = [a.split() for a in alts]
+        if len(alts) == 1 and len(phrase_words[0]) == 1:
+            for cand, sim in self.expand(term):
+                options[cand] = max(options.get(cand, 0.0), sim)
+            # A word the catalog does not know at all weighs less than one it knows: chefs' messages
+            # carry names, verbs and chit-chat the filler list cannot foresee.
+            weight = max((self.idf[c] for c in options), default=self.max_idf * UNKNOWN_WEIGHT)
+            return weight, tuple(options.items())
+        # A translated word or phrase: each alternative is a set of catalog words; scored as one term.
+        for alt in phrase_words:
+            for w in alt:
+                options[w] = max(options.get(w, 0.0), 0.97)
+        weight = max((self.idf.get(c, self.max_idf) for c in options), default=self.max_idf)
+        return weight, tuple(options.items())
 
     def _search_query(
         self,

@@ -368,3 +368,15 @@ def test_coverage_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for q in (["tomato"], ["onion"], ["lime"], ["lemon"], ["egg"], ["onion", "red"]):
         idx._search(q, (), 24, ())
     assert len(idx._coverage_cache) == 3
+
+
+def test_remembered_terms_give_the_query_a_fresh_index_reads() -> None:
+    lines_words = [
+        ["roma", "tomato"], ["tomatos", "roma"], ["tomato", "verde"], ["red", "onion", "xl"], ["onoin", "red"],
+        ["lemons"], ["lime", "lemon"], ["eggs", "brown", "xl"], ["zzz", "tomato"], ["tomate", "verde", "roma"],
+    ]
+    warm = index(PRODUCE_US, "en-US")
+    remembered = [warm._query(tuple(w)) for w in lines_words + lines_words[::-1]]
+    assert warm._term_cache
+    fresh = [index(PRODUCE_US, "en-US")._query(tuple(w)) for w in lines_words + lines_words[::-1]]
+    assert remembered == fresh
