@@ -63,6 +63,10 @@ class Scored(NamedTuple):
 
 
 _RANK_KEY = itemgetter(1, 3, 2)  # Scored (query, spec, name)
+# The ufunc reductions behind ndarray.max/min, called directly: the methods go through a Python-level
+# wrapper (numpy's _methods module) that costs more than the reduction over a search's few thousand SKUs.
+_MAX = np.maximum.reduce
+_MIN = np.minimum.reduce
 # round(hit, 4) of the float32 hit values seen so far: Python's correctly rounded round() costs ~1 us, and
 # a catalog's hits take few distinct values.
 _ROUNDED: dict[float, float] = {}
@@ -70,6 +74,10 @@ UNKNOWN_WEIGHT = 0.35
 # Searches remembered per index (first in, first out): ~30 scored SKUs each, about a MB. Kept small: every
 # cached object is one more for the garbage collector to walk.
 SEARCH_CACHE_SIZE = 2048
+# Sets of matched catalog words whose name coverages are remembered per index (first in, first out): a
+# line's words come back with other typos, sizes and word orders, which make new searches over the
+# same catalog words; ~30 coverages each, a few MB in all.
+COVERAGE_CACHE_SIZE = 2048
 # Plural endings of the five languages, accent-free, tried when the lemma table does not know the word.
 _PLURALS = (
     ("oes", "ao"), ("aes", "ao"), ("ns", "m"), ("eaux", "eau"), ("aux", "al"), ("ces", "z"),
@@ -134,16 +142,29 @@ class CatalogIndex:
         # product the search used to compute per query.
         self._tiebreak = self._weights * 1e-4
         self._sku_pos = {it.sku: n for n, it in enumerate(items)}
+        # Per catalog position, what the result loop reads of an SKU, in one tuple: (item, its words, its
+        # word set, its weight, its first word or None); a search builds ~25 results from these.
+        self._rows = [(it, it.words, it.word_set, it.weight, it.words[0] if it.words else None) for it in items]
         self._expand_cache: dict[str, tuple[tuple[str, float], ...]] = {}
         self._translate_cache: dict[tuple[str, ...], list[str]] = {}
         self._query_cache: dict[tuple[str, ...], tuple[tuple[float, tuple[tuple[str, float], ...]], ...]] = {}
+        self._term_cache: dict[str, tuple[float, tuple[tuple[str, float], ...]]] = {}
         self._phrase_cache: dict[tuple[str, ...], str | None] = {}
         self._group_cache: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._keep_cache: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
         self._search_cache: dict[tuple[object, ...], tuple[Scored, ...]] = {}
+        self._coverage_cache: dict[tuple[str, ...], dict[tuple[str, ...], float]] = {}
         self._cache_lock = threading.Lock()
         self._local = threading.local()
         self._group_index = self._groups()
+        # What a chef's word must be for a phrase starting with it to be a catalog word written with a
+        # hyphen ("saint-marcellin") or a food-lexicon phrase ("tomate verde"): the text before a hyphen of
+        # a catalog word, or before a space of a lexicon phrase. Most two- and three-word runs of a line
+        # start with no such word, and `_phrase` answers them without joining and looking them up.
+        self._phrase_heads = frozenset(
+            [w[:i] for w in self.postings for i, c in enumerate(w) if c == "-"]
+            + [k[:i] for k in self._group_index for i, c in enumerate(k) if c == " "]
+        )
         self._food_words = frozenset(w for g in grammar.food_groups() for m in g for w in m.split())
 
     @classmethod
@@ -255,6 +276,13 @@ class CatalogIndex:
         cached = self._phrase_cache.get(chunk, False)
         if cached is not False:
             return cached  # type: ignore[return-value]
+        if len(chunk) > 1:
+            # Every joined form looked up below starts with the first word (folded or normalised) and a
+            # hyphen or space: no phrase or hyphenated word starts so, no translation to make.
+            first = chunk[0]
+            heads = self._phrase_heads
+            if fold(first) not in heads and self._norm(first) not in heads:
+                return ""
         normed = [self._norm(w) for w in chunk]
         result: str | None = ""
         if len(chunk) == 1 and normed[0] in self.postings:
@@ -326,6 +354,16 @@ class CatalogIndex:
             self._expand_cache[word] = out
         return out
 
+    def knows(self, word: str) -> bool:
+        """Whether the catalog holds this word as written, as its lemma or as a plural-stripped form: what
+        `expand` rates 1.0. Without the typo search `expand` falls back to, which the matcher's respelling
+        would otherwise run for every swapped-letter guess at a new typo."""
+        cached = self._expand_cache.get(word)
+        if cached is not None:
+            return bool(cached) and cached[0][1] >= 1.0
+        postings = self.postings
+        return any(form in postings for form in self._forms(word))
+
     def _keep_positions(self, keep: Collection[str]) -> np.ndarray:
         """Catalog positions of the SKUs of `keep`, in its order; cached for tuples (the kitchen's
         history SKUs are the same tuple for every line of a message and every message of that history)."""
@@ -378,31 +416,40 @@ class CatalogIndex:
         cached = self._query_cache.get(words)
         if cached is not None:
             return cached
-        terms = self.translate(words)
-        query: list[tuple[float, tuple[tuple[str, float], ...]]] = []
-        for term in terms:
-            options: dict[str, float] = {}
-            weight = 0.0
-            alts = term.split("|")
-            phrase_words: list[list[str]] = [a.split() for a in alts]
-            if len(alts) == 1 and len(phrase_words[0]) == 1:
-                for cand, sim in self.expand(term):
-                    options[cand] = max(options.get(cand, 0.0), sim)
-                # A word the catalog does not know at all weighs less than one it knows: chefs' messages
-                # carry names, verbs and chit-chat the filler list cannot foresee.
-                weight = max((self.idf[c] for c in options), default=self.max_idf * UNKNOWN_WEIGHT)
-                query.append((weight, tuple(options.items())))
-                continue
-            # A translated word or phrase: each alternative is a set of catalog words; scored as one term.
-            for alt in phrase_words:
-                for w in alt:
-                    options[w] = max(options.get(w, 0.0), 0.97)
-            weight = max((self.idf.get(c, self.max_idf) for c in options), default=self.max_idf)
-            query.append((weight, tuple(options.items())))
-        out = tuple(query)
+        out = tuple(map(self._term, self.translate(words)))
         if len(self._query_cache) < 50_000:
             self._query_cache[words] = out
         return out
+
+    def _term(self, term: str) -> tuple[float, tuple[tuple[str, float], ...]]:
+        """One translated term as (weight, ((catalog word, similarity), ...)). Remembered per term: a new
+        line is mostly known words in a new combination."""
+        cached = self._term_cache.get(term)
+        if cached is not None:
+            return cached
+        out = self._read_term(term)
+        if len(self._term_cache) < 100_000:
+            self._term_cache[term] = out
+        return out
+
+    def _read_term(self, term: str) -> tuple[float, tuple[tuple[str, float], ...]]:
+        options: dict[str, float] = {}
+        weight = 0.0
+        alts = term.split("|")
+        phrase_words: list[list[str]] = [a.split() for a in alts]
+        if len(alts) == 1 and len(phrase_words[0]) == 1:
+            for cand, sim in self.expand(term):
+                options[cand] = max(options.get(cand, 0.0), sim)
+            # A word the catalog does not know at all weighs less than one it knows: chefs' messages
+            # carry names, verbs and chit-chat the filler list cannot foresee.
+            weight = max((self.idf[c] for c in options), default=self.max_idf * UNKNOWN_WEIGHT)
+            return weight, tuple(options.items())
+        # A translated word or phrase: each alternative is a set of catalog words; scored as one term.
+        for alt in phrase_words:
+            for w in alt:
+                options[w] = max(options.get(w, 0.0), 0.97)
+        weight = max((self.idf.get(c, self.max_idf) for c in options), default=self.max_idf)
+        return weight, tuple(options.items())
 
     def _search_query(
         self,
@@ -439,12 +486,25 @@ class CatalogIndex:
         mask, acc, term = self._scratch()
         for post in arrays:
             mask[post] = True
-        cand_pos = np.flatnonzero(mask)
+        cand_pos = mask.nonzero()[0]  # np.flatnonzero without its Python-level wrappers
         try:
             return self._score(specs, limit, keep, terms_posts, total, matched, mask, acc, term, cand_pos)
         finally:
             mask[cand_pos] = False
             acc[cand_pos] = 0
+
+    def _coverages(self, matched: tuple[str, ...]) -> dict[tuple[str, ...], float]:
+        """The remembered name coverages of the matched words `matched` (in the order their set
+        iterates), a dict the caller fills."""
+        coverage = self._coverage_cache.get(matched)
+        if coverage is None:
+            coverage = {}
+            if COVERAGE_CACHE_SIZE:
+                with self._cache_lock:
+                    if len(self._coverage_cache) >= COVERAGE_CACHE_SIZE:
+                        self._coverage_cache.pop(next(iter(self._coverage_cache)), None)
+                    self._coverage_cache[matched] = coverage
+        return coverage
 
     def _scratch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """This thread's all-False mask and all-zero accumulators over the catalog, made once per thread."""
@@ -488,7 +548,7 @@ class CatalogIndex:
             term[cand_pos] = 0
         hits = acc[cand_pos]
         hits /= total
-        best = float(hits.max())
+        best = float(_MAX(hits))
         if best <= 0:
             return []
         qspecs = set(specs)
@@ -499,13 +559,13 @@ class CatalogIndex:
                 rank[np.searchsorted(cand_pos, post[mask[post]])] += 0.05
         # Every SKU of the union holds a matched word, so its hit is positive unless float32 underflowed:
         # then the positions are simply all of them (the same array argpartition always saw).
-        if hits.min() > 0:
+        if _MIN(hits) > 0:
             # All positions: argpartition sees the same array as rank[arange] and its indices are the places.
-            top = np.argpartition(-rank, limit - 1)[:limit] if size > limit else np.arange(size)
+            top = (-rank).argpartition(limit - 1)[:limit] if size > limit else np.arange(size)
         else:
-            nonzero = np.flatnonzero(hits > 0)
+            nonzero = (hits > 0).nonzero()[0]
             if len(nonzero) > limit:
-                top = nonzero[np.argpartition(-rank[nonzero], limit - 1)[:limit]]
+                top = nonzero[(-rank[nonzero]).argpartition(limit - 1)[:limit]]
             else:
                 top = nonzero
         found = dict(zip(cand_pos[top].tolist(), hits[top].tolist()))
@@ -525,22 +585,25 @@ class CatalogIndex:
                 found[n] = h
                 chosen.add(n)
         scored: list[Scored] = []
-        items = self.items
         idf = self.idf.__getitem__
         # tuple.__new__ builds the named tuple without the Python-level __new__ (a third of the loop's time).
         make = tuple.__new__
         # SKUs of one name (one per pack) share their words and so their coverage: summed once per name,
-        # in the same order as always (equal word tuples make equal sets).
-        coverage: dict[tuple[str, ...], float] = {}
+        # in the same order as always (equal word tuples make equal sets). The sum runs over the set
+        # `word_set & matched`, whose order (and so the float sum) follows from the name's word set and
+        # the order `matched` iterates in (the smaller set is iterated, the other only asked for
+        # membership): remembered per (matched words in that order, name) for later searches.
+        coverage = self._coverages(tuple(matched))
         rounded = _ROUNDED
         if len(rounded) > 200_000:
             rounded.clear()
+        rows = self._rows
         for n in chosen:
-            item, hit = items[n], found[n]
-            iw = item.words
+            item, iw, word_set, weight, first = rows[n]
+            hit = found[n]
             covered = coverage.get(iw)
             if covered is None:
-                covered = coverage[iw] = sum(map(idf, item.word_set & matched))
+                covered = coverage[iw] = sum(map(idf, word_set & matched))
             query = rounded.get(hit)
             if query is None:
                 query = rounded[hit] = round(hit, 4)
@@ -550,7 +613,7 @@ class CatalogIndex:
                     spec += 1
                 elif s[0] in "mvc" and any(x[0] == s[0] for x in item.specs):
                     spec -= 1
-            scored.append(make(Scored, (item, query, covered / item.weight, spec, not iw or iw[0] in matched)))
+            scored.append(make(Scored, (item, query, covered / weight, spec, first is None or first in matched)))
         # Best first by (query, spec, name); a reversed sort keeps ties in their order, like the ascending
         # sort on the negated key did, and itemgetter is a C key.
         scored.sort(key=_RANK_KEY, reverse=True)

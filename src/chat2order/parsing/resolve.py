@@ -153,8 +153,7 @@ def _search(raw: RawLine, index: CatalogIndex, profile: Profile) -> list[Scored]
 
 def _exact(word: str, index: CatalogIndex) -> bool:
     """The catalog holds this word (or its lemma / plural) as written."""
-    hits = index.expand(word)
-    return bool(hits) and hits[0][1] >= 1.0
+    return index.knows(word)
 
 
 def _swapped(word: str, index: CatalogIndex) -> str:

@@ -262,3 +262,121 @@ def test_sign_off_and_greeting_patterns_grouped_by_letter_match_the_flat_ones(te
     for name in ("signoff_line", "signoff_tail", "greeting_line", "greeting_prefix"):
         a, b = getattr(fast, name).search(text), getattr(flat, name).search(text)
         assert (a and a.span()) == (b and b.span()), name
+
+
+class _Everything:
+    """A set that holds every string: turns the phrase-head pre-filter off."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def _phrase_index(rows, locale: str, prefilter: bool = True):  # type: ignore[no-untyped-def]
+    idx = index(rows, locale)
+    if not prefilter:
+        idx._phrase_heads = _Everything()  # type: ignore[assignment]
+    return idx
+
+
+def _phrase_chunks(idx) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
+    """Two- and three-word runs a line may hold: the lexicon's own phrases (as written and capitalised),
+    the catalog's hyphenated words split, and runs of catalog and chef words that are neither."""
+    from chat2order.parsing import grammar
+
+    phrases = [m.split() for g in grammar.food_groups() for m in g if " " in m]
+    phrases += [w.split("-") for w in idx.postings if "-" in w]
+    words = sorted(idx.postings)[:40] + ["st", "ste", "saint", "tomate", "verde", "Tomates", "xl", "2", "de"]
+    runs = [p[:3] for p in phrases] + [[p[0].capitalize(), *p[1:3]] for p in phrases]
+    runs += [[a, b] for a in words for b in words[::7]]
+    runs += [[a, b, c] for a in words[::3] for b in words[::5] for c in words[::11]]
+    return [tuple(r) for r in runs if len(r) > 1]
+
+
+@pytest.mark.parametrize(
+    "catalog_name", ["PRODUCE_US", "LEGUMES_PT", "PRIMEUR_FR", "ORTO_IT", "FRUTAS_ES", "FROMAGES_FR"]
+)
+def test_phrase_prefilter_gives_what_the_full_lookup_gives(catalog_name: str) -> None:
+    from tests.unit.parsing import catalogs
+    from tests.unit.parsing.test_unseen_suppliers_more import FROMAGES_FR
+
+    rows, locale = {
+        "PRODUCE_US": (catalogs.PRODUCE_US, "en-US"), "LEGUMES_PT": (catalogs.LEGUMES_PT, "pt-PT"),
+        "PRIMEUR_FR": (catalogs.PRIMEUR_FR, "fr-FR"), "ORTO_IT": (catalogs.ORTO_IT, "it-IT"),
+        "FRUTAS_ES": (catalogs.FRUTAS_ES, "es-ES"), "FROMAGES_FR": (FROMAGES_FR, "fr-FR"),
+    }[catalog_name]
+    fast, slow = _phrase_index(rows, locale), _phrase_index(rows, locale, prefilter=False)
+    chunks = _phrase_chunks(fast)
+    assert [fast._phrase(c) for c in chunks] == [slow._phrase(c) for c in chunks]
+
+
+@pytest.mark.parametrize("chunk", [("saint", "nectaire"), ("sainte", "odile"), ("Saint", "Nectaire", "fermier")])
+def test_phrase_prefilter_lets_the_saint_abbreviation_meet_the_hyphenated_name(chunk: tuple[str, ...]) -> None:
+    from tests.unit.parsing.test_unseen_suppliers_more import FROMAGES_FR
+
+    fast, slow = _phrase_index(FROMAGES_FR, "fr-FR"), _phrase_index(FROMAGES_FR, "fr-FR", prefilter=False)
+    assert fast._phrase(chunk) == slow._phrase(chunk)
+    assert fast._phrase(chunk[:2])
+
+
+@pytest.mark.parametrize("catalog_name", ["PRODUCE_US", "LEGUMES_PT", "PRIMEUR_FR", "ORTO_IT", "FRUTAS_ES"])
+def test_knows_is_what_expand_rates_one(catalog_name: str) -> None:
+    from tests.unit.parsing import catalogs
+
+    rows = getattr(catalogs, catalog_name)
+    locale = {"PRODUCE_US": "en-US", "LEGUMES_PT": "pt-PT", "PRIMEUR_FR": "fr-FR", "ORTO_IT": "it-IT"}.get(
+        catalog_name, "es-ES"
+    )
+    expanded, plain = index(rows, locale), index(rows, locale)  # knows() after expand(), and without it
+    words = sorted(plain.postings)
+    # The words, their plurals and capitals, and every swapped-letter and dropped-letter typo of them.
+    tried = words + [w + "s" for w in words] + [w + "es" for w in words] + [w.upper() for w in words]
+    tried += [w[:k] + w[k + 1] + w[k] + w[k + 2 :] for w in words for k in range(len(w) - 1)]
+    tried += [w[:k] + w[k + 1 :] for w in words for k in range(len(w))] + ["", "x", "cs", "kg", "limoes"]
+    for word in tried:
+        assert plain.knows(word) == (bool(expanded.expand(word)) and expanded.expand(word)[0][1] >= 1.0), word
+        assert expanded.knows(word) == plain.knows(word), word
+
+
+def _scores(scored) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    return [(s.item.sku, s.query, s.name, s.spec, s.head) for s in scored]
+
+
+def test_remembered_name_coverages_give_what_fresh_sums_give(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chat2order.parsing import index as index_module
+
+    queries = [
+        ["roma", "tomato"], ["tomato", "roma"], ["tomatos", "roma"], ["tomato", "plum", "roma"], ["plum", "tomato"],
+        ["red", "onion"], ["onion", "red"], ["onoin", "red"], ["lime"], ["lemon", "lime"], ["egg", "xl"],
+        ["xl", "egg", "brown"], ["tomato"], ["onion", "red", "tomato", "lime"], ["lime", "tomato", "red", "onion"],
+    ] * 2
+    warm = index(PRODUCE_US, "en-US")
+    remembered = [_scores(warm._search(q, ["m25"] if k % 3 == 0 else [], 24, ())) for k, q in enumerate(queries)]
+    assert warm._coverage_cache
+    monkeypatch.setattr(index_module, "COVERAGE_CACHE_SIZE", 0)
+    fresh = [
+        _scores(index(PRODUCE_US, "en-US")._search(q, ["m25"] if k % 3 == 0 else [], 24, ()))
+        for k, q in enumerate(queries)
+    ]
+    assert remembered == fresh
+
+
+def test_coverage_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chat2order.parsing import index as index_module
+
+    monkeypatch.setattr(index_module, "COVERAGE_CACHE_SIZE", 3)
+    idx = index(PRODUCE_US, "en-US")
+    for q in (["tomato"], ["onion"], ["lime"], ["lemon"], ["egg"], ["onion", "red"]):
+        idx._search(q, (), 24, ())
+    assert len(idx._coverage_cache) == 3
+
+
+def test_remembered_terms_give_the_query_a_fresh_index_reads() -> None:
+    lines_words = [
+        ["roma", "tomato"], ["tomatos", "roma"], ["tomato", "verde"], ["red", "onion", "xl"], ["onoin", "red"],
+        ["lemons"], ["lime", "lemon"], ["eggs", "brown", "xl"], ["zzz", "tomato"], ["tomate", "verde", "roma"],
+    ]
+    warm = index(PRODUCE_US, "en-US")
+    remembered = [warm._query(tuple(w)) for w in lines_words + lines_words[::-1]]
+    assert warm._term_cache
+    fresh = [index(PRODUCE_US, "en-US")._query(tuple(w)) for w in lines_words + lines_words[::-1]]
+    assert remembered == fresh
