@@ -1,0 +1,43 @@
+"""Generic reading rules found on a third held-out set (a drinks & dry-goods cash-and-carry, a fishmonger, a
+Spanish butcher): complaints and paperwork that carry numbers, elided units, corrections, pack words of those
+trades. Made-up catalogs and text; no benchmark message."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat2order.parsing.intent import classify
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [
+        # "please" asks for the credit, not for goods
+        ("two of the crates of lager came in dented and one burst. credit pls", "en-GB"),
+        ("statement says 4 cases of cider, we only had 2 delivered. please credit the difference", "en-GB"),
+        ("las cervezas del lunes llegaron con mal olor, 3 cajas. abonadlas por favor", "es-ES"),
+        ("la factura 5512 nos cobra 8 lechugas y recibimos 6, por favor revisadla", "es-ES"),
+        # paperwork sent again is not a replacement delivery
+        ("pouvez-vous me renvoyer la facture ? les 4 kg de poireaux ne correspond pas au bon", "fr-FR"),
+        # a question and a forecast, with a price per kilo and a weekly amount
+        ("quería saber el precio de la ternera a 12,50 €/kg, tenemos previsto unos 20 kg semanales", "es-ES"),
+        ("wanted to know if you could hold the price of the beef at £9.80/kg, we'd use about 15 kg a week", "en-GB"),
+    ],
+)
+def test_complaints_credits_and_questions_with_numbers_are_not_orders(text: str, locale: str) -> None:
+    guess = classify(text, locale)
+    assert (guess.intent, guess.confidence >= 0.8) == ("other", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [
+        ("2 cs lager for friday please", "en-GB"),
+        ("the 2 crates were smashed, please send 2 more tomorrow", "en-GB"),
+        ("por favor 3 kg de ternera para mañana", "es-ES"),
+        ("svp 2 sacs de farine pour jeudi", "fr-FR"),
+        ("queria 2 cx de laranjas para sexta", "pt-PT"),
+    ],
+)
+def test_please_still_makes_a_plain_order(text: str, locale: str) -> None:
+    assert classify(text, locale).intent == "order"
