@@ -69,10 +69,14 @@ class RawLine:
     words_before: list[str] = field(default_factory=list)  # product-word candidates before the quantity
     words_after: list[str] = field(default_factory=list)  # and after it
     measure_hint: str | None = None  # the ordered measure as a size token ("25lb" may name the 25 lb pack)
+    elided_unit: bool = False  # "3 kg de oreja y 2 de manitas": a number then "de", the unit left unsaid
 
     @property
     def product(self) -> str:
         return " ".join(self.words)
+
+
+_ELIDING = frozenset(("pt", "fr", "it", "es"))
 
 
 def _singular(word: str) -> str:
@@ -547,6 +551,13 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             primary.unit, primary.kind, primary.unit_text = hit[1], hit[0], _singular(low[last].rstrip("."))
             used[last] = True
     measure_hint = _spec_for(primary) if primary is not None and primary.kind == "measure" else None
+    # "2 de manitas", "3 di pecorino": in the Romance languages a count is "2 manitas"; a bare number
+    # followed by "de"/"di" leaves the unit unsaid (the sale unit, or the one of the line before), it is
+    # no count of pieces.
+    elided = bool(
+        primary is not None and not catalog and primary.kind is None and not primary.multiplier
+        and lang in _ELIDING and primary.end < n and low[primary.end] in ("de", "di")
+    )
     if catalog and primary is not None:
         st = _spec_for(primary)
         if st:
@@ -591,4 +602,5 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
         notes=paren_words,
         words_before=before,
         words_after=after_words,
+        elided_unit=elided,
     )

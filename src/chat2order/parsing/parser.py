@@ -132,11 +132,13 @@ def _draft(raw: lines.RawLine, index: object, profile: Profile) -> _Draft:
         unit = raw.unit if raw.kind != "sale_pack" else None
         return _Draft(raw.text, None, raw.quantity, unit, 0.5, True, product=raw.product, raw=raw)
     choice = choose(raw, index, profile)  # type: ignore[arg-type]
+    # "2 de manitas": the unit was left unsaid, not a count of pieces of a by-weight product.
+    unit = None if raw.elided_unit and choice.unit == "each" else choice.unit
     return _Draft(
         raw.text,
         choice.sku,
         raw.quantity,
-        choice.unit,
+        unit,
         choice.confidence,
         choice.needs_review or raw.unsure,
         choice.candidates,

@@ -5,7 +5,9 @@ trades. Made-up catalogs and text; no benchmark message."""
 from __future__ import annotations
 
 import pytest
+from tests.unit.parsing.catalogs import context, index
 
+from chat2order.parsing import lines, parse
 from chat2order.parsing.intent import classify
 
 
@@ -41,3 +43,32 @@ def test_complaints_credits_and_questions_with_numbers_are_not_orders(text: str,
 )
 def test_please_still_makes_a_plain_order(text: str, locale: str) -> None:
     assert classify(text, locale).intent == "order"
+
+
+CARNES_ES = [
+    ("K-1", "Lengua de ternera", "kg", "kg"),
+    ("K-2", "Rabo de cerdo", "kg", "kg"),
+    ("K-3", "Codillo de cerdo", "pieza", "each"),
+]
+
+
+@pytest.fixture(scope="module")
+def carnes():  # type: ignore[no-untyped-def]
+    return index(CARNES_ES, "es-ES")
+
+
+def test_number_then_de_leaves_the_unit_unsaid_not_a_count(carnes) -> None:  # type: ignore[no-untyped-def]
+    got = parse("para el jueves 4 kg de lengua y 3 de rabo de cerdo", context(carnes, "es-ES")).lines
+    assert [(ln.sku, float(ln.quantity), ln.unit) for ln in got] == [("K-1", 4.0, "kg"), ("K-2", 3.0, None)]
+
+
+def test_a_plain_count_of_a_by_weight_cut_is_still_pieces(carnes) -> None:  # type: ignore[no-untyped-def]
+    got = parse("3 rabos de cerdo para el jueves", context(carnes, "es-ES")).lines
+    assert [(ln.sku, float(ln.quantity), ln.unit) for ln in got] == [("K-2", 3.0, "each")]
+
+
+def test_elided_unit_is_only_read_in_the_romance_languages() -> None:
+    assert lines.read("2 de manitas", "es").elided_unit
+    assert lines.read("2 di pecorino", "it").elided_unit
+    assert not lines.read("2 of the pork knuckles", "en").elided_unit
+    assert not lines.read("2 kg de manitas", "es").elided_unit
