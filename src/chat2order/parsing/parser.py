@@ -282,7 +282,9 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
             rest = fseg[m_without.end() :]
             rest_raw = lines.read(rest, read_lang)
             if rest_raw.words:
-                removed_words.append({fold(w) for w in rest_raw.words})
+                # "but no Peroni this time": only the words the catalog knows name what goes.
+                known = [w for w in rest_raw.words if index is not None and index.expand(w)]
+                removed_words.append({fold(w) for w in known or rest_raw.words})
             if rest_raw.words and index is not None:
                 skus = _named_skus(index, rest_raw.words, {b.sku for b in base if b.sku})
                 base = [b for b in base if b.sku not in skus]

@@ -72,3 +72,55 @@ def test_elided_unit_is_only_read_in_the_romance_languages() -> None:
     assert lines.read("2 di pecorino", "it").elided_unit
     assert not lines.read("2 of the pork knuckles", "en").elided_unit
     assert not lines.read("2 kg de manitas", "es").elided_unit
+
+
+BOISSONS_FR = [
+    ("B-1", "Jus de pomme trouble", "carton 6 x 1 L", "case"),
+    ("B-2", "Limonade artisanale", "carton 12 x 33 cl", "case"),
+    ("B-3", "Sirop de grenadine", "bouteille 70 cl", "bottle"),
+    ("B-4", "Huître creuse n°2", "kg", "kg"),
+]
+CAVE_EN = [
+    ("W-1", "LAGER PREMIUM 330ML BTL", "24x330ml", "case"),
+    ("W-2", "CIDER DRY 500ML", "12x500ml", "case"),
+    ("W-3", "SPARKLING WATER 750ML GLASS", "12x750ml", "case"),
+]
+
+
+@pytest.fixture(scope="module")
+def boissons():  # type: ignore[no-untyped-def]
+    return index(BOISSONS_FR, "fr-FR")
+
+
+@pytest.fixture(scope="module")
+def cave():  # type: ignore[no-untyped-def]
+    return index(CAVE_EN, "en-GB")
+
+
+def test_french_asks_to_take_up_the_order_below_again(boissons) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Bonjour,\n\nPourriez-vous refaire la commande ci-dessous pour jeudi ?\n\nMerci\nPaul\n\n"
+        "Le lun. 2 mars 2026 à 18:00, Paul <paul@example.fr> a écrit :\n> 2 cartons jus de pomme\n> 3 sirops de grenadine"
+    )
+    got = parse(text, context(boissons, "fr-FR", received_at="2026-03-10T21:30:00+01:00")).lines
+    assert sorted((ln.sku, float(ln.quantity)) for ln in got) == [("B-1", 2.0), ("B-3", 3.0)]
+
+
+def test_removal_from_a_repeated_quote_ignores_words_the_catalog_does_not_know(cave) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "Hi, can you repeat the order below for Friday, but no cider this week.\n\n"
+        "On Mon, 2 Mar 2026 at 18:00, Sam <sam@example.co.uk> wrote:\n> 2 cs lager\n> 1 cs cider\n> 3 cs sparkling water"
+    )
+    got = parse(text, context(cave, "en-GB", received_at="2026-03-10T21:30:00+00:00")).lines
+    assert sorted(ln.sku for ln in got) == ["W-1", "W-3"]
+
+
+def test_a_corrected_amount_keeps_the_first_number(boissons) -> None:  # type: ignore[no-untyped-def]
+    got = parse("pour demain mets 5 kg d'huîtres pas 4", context(boissons, "fr-FR")).lines
+    assert [(ln.sku, float(ln.quantity), ln.unit) for ln in got] == [("B-4", 5.0, "kg")]
+
+
+def test_not_before_a_number_in_each_romance_language_marks_the_replaced_amount() -> None:
+    carnes = index([("K-9", "Lomo de cerdo", "kg", "kg")], "es-ES")
+    got = parse("para mañana 6 kg de lomo no 4", context(carnes, "es-ES")).lines
+    assert [(ln.sku, float(ln.quantity)) for ln in got] == [("K-9", 6.0)]
