@@ -304,7 +304,8 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             # "a case of", "une douzaine", "uma caixa de".
             if tok in arts and i + 1 < n:
                 hit = unit_word(low[i + 1])
-                if hit and hit[0] in ("package", "count", "measure") and (
+                # "a case of", and "a keg of", "une plaquette de": the SKU's own sale pack.
+                if hit and hit[0] in ("package", "count", "measure", "sale_pack") and (
                     hit[0] != "measure" or len(low[i + 1]) > 2 or (len(low[i + 1]) == 2 and not _after_amount(low, i))
                 ):
                     value = 1.0

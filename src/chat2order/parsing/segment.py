@@ -35,6 +35,11 @@ def _is_item(raw: lines.RawLine, need_quantity: bool) -> bool:
     return not need_quantity or raw.quantity is not None or raw.unsure or raw.unit is not None
 
 
+def _asks_usual(text: str, lang: str) -> bool:
+    """The text names the standing order ("usual for Wednesday please", "comme d'hab pour jeudi")."""
+    return grammar.phrases("usual", lang).search(fold(text)) is not None
+
+
 def _split_conj(part: str, lang: str) -> list[str]:
     raw_pieces = _CONJ.split(part)
     if len(raw_pieces) == 1:
@@ -67,8 +72,10 @@ def _split_conj(part: str, lang: str) -> list[str]:
             ok = False
         else:
             # Both sides must be items with their own quantity: "boned & rolled 5kg" is one item.
+            # "usual for Wednesday please plus 6 bottles of gin": a repeated order on the left is an item too.
             ok = (_is_item(right, True) or (edit is not None and edit.start() == 0)) and (
                 _is_item(left, True) or (left_edit is not None and _is_item(left, False))
+                or (left.quantity is None and _asks_usual(out[-1], lang))
             )
         if ok:
             out.append(piece)

@@ -5,7 +5,7 @@ trades. Made-up catalogs and text; no benchmark message."""
 from __future__ import annotations
 
 import pytest
-from tests.unit.parsing.catalogs import context, index
+from tests.unit.parsing.catalogs import context, index, past
 
 from chat2order.parsing import lines, parse
 from chat2order.parsing.intent import classify
@@ -124,3 +124,31 @@ def test_not_before_a_number_in_each_romance_language_marks_the_replaced_amount(
     carnes = index([("K-9", "Lomo de cerdo", "kg", "kg")], "es-ES")
     got = parse("para mañana 6 kg de lomo no 4", context(carnes, "es-ES")).lines
     assert [(ln.sku, float(ln.quantity)) for ln in got] == [("K-9", 6.0)]
+
+
+BAR_EN = [
+    ("K-LAG", "HOUSE LAGER KEG 50L", "50L keg", "each"),
+    ("K-STO", "STOUT KEG 30L", "30L keg", "each"),
+    ("V-GIN", "LONDON DRY GIN 70CL", "70cl", "bottle"),
+]
+
+
+@pytest.fixture(scope="module")
+def bar():  # type: ignore[no-untyped-def]
+    return index(BAR_EN, "en-GB")
+
+
+def test_a_keg_is_the_sale_pack_of_a_draught_line(bar) -> None:  # type: ignore[no-untyped-def]
+    got = parse("2 kegs of lager and a keg of stout for friday", context(bar, "en-GB")).lines
+    assert [(ln.sku, float(ln.quantity), ln.unit) for ln in got] == [("K-LAG", 2.0, None), ("K-STO", 1.0, None)]
+
+
+def test_the_usual_then_plus_items_splits_at_plus(bar) -> None:  # type: ignore[no-untyped-def]
+    history = tuple(past(f"2026-03-0{d}T21:00:00+00:00", ("K-LAG", 1, None)) for d in (2, 4, 6))
+    got = parse("usual for friday please plus 4 bottles of gin and a keg of stout", context(bar, "en-GB", history=history)).lines
+    assert sorted((ln.sku, float(ln.quantity)) for ln in got) == [("K-LAG", 1.0), ("K-STO", 1.0), ("V-GIN", 4.0)]
+
+
+def test_an_article_before_a_sale_pack_word_is_one() -> None:
+    raw = lines.read("une plaquette de beurre", "fr")
+    assert (raw.quantity, raw.kind, raw.words) == (1.0, "sale_pack", ["beurre"])
