@@ -77,6 +77,9 @@ class RawLine:
 
 
 _ELIDING = frozenset(("pt", "fr", "it", "es"))
+# Words that make a weight approximate: "d'environ 1,5 kg", "de unos 2 kg", "of about 3 kg".
+_APPROX = frozenset(("environ", "about", "around", "approx", "approximately", "unos", "unas", "circa", "cerca",
+                     "aprox", "aproximadamente", "roughly"))
 
 
 def _singular(word: str) -> str:
@@ -510,6 +513,20 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             ):
                 e.spec = True
                 specs.append(f"c{int(e.value)}")
+    for e in exprs:
+        # "de 2 kg environ", "d'environ 1,5 kg": the hedge belongs to the weight, it is no product word.
+        if e.kind == "measure":
+            for k in (e.start - 1, e.end):
+                if 0 <= k < n and low[k] in _APPROX:
+                    used[k] = True
+    if not catalog and n > 2 and low[0] in arts and not unit_word(low[1]) and not any(e.kind != "measure" for e in exprs):
+        # "un bar de ligne d'environ 1,5 kg", "a turbot of about 3 kg": one fish, of about that weight; the
+        # weight is its size, not how much.
+        approx = [e for e in exprs if e.kind == "measure" and e.start > 0 and low[e.start - 1] in _APPROX]
+        if len(approx) == 1 and len(exprs) == 1:
+            approx[0].spec = True
+            exprs.insert(0, Expr(0, 1, 1.0, numeric=False, article=True))
+            used[0] = True
     live = [e for e in exprs if not e.spec]
     primary: Expr | None = None
     if live:

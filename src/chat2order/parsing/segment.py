@@ -26,6 +26,12 @@ _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 _DIGIT_FIRST = re.compile(r"^\d")
 _LETTER_FIRST = re.compile(r"^[^\W\d_]")
 
+# A number after these never starts an item: "1 turbot de 2 kg environ", "3 cajas de 5 kg", "a fish of about 3 kg".
+_NO_CUT_AFTER = frozenset((
+    "x", "×", "-", "/", "or", "ou", "o", "a", "no", "n", "#", "de", "d'", "di", "of", "du", "about", "around",
+    "approx", "environ", "unos", "unas", "circa", "cerca", "aprox",
+))
+
 _HALF_WORDS = frozenset(("half", "meia", "meio", "demi", "demie", "mezzo", "mezza", "medio", "media"))
 
 
@@ -135,7 +141,7 @@ def _split_runon(part: str, lang: str) -> list[str]:
         if depth[p] > 0:
             continue  # inside a note: "(cerca de 3 kg cada)"
         prev = fold(toks[p - 1])
-        if prev in ("x", "×", "-", "/", "or", "ou", "o", "a", "no", "n", "#") or _DIGIT_FIRST.match(prev):
+        if prev in _NO_CUT_AFTER or _DIGIT_FIRST.match(prev):
             continue
         left = lines.read(" ".join(toks[max(cuts[-1], p - MAX_ITEM_TOKENS) : p]), lang)
         right = lines.read(" ".join(toks[p : max(following[p], p + 2)]), lang)

@@ -152,3 +152,34 @@ def test_the_usual_then_plus_items_splits_at_plus(bar) -> None:  # type: ignore[
 def test_an_article_before_a_sale_pack_word_is_one() -> None:
     raw = lines.read("une plaquette de beurre", "fr")
     assert (raw.quantity, raw.kind, raw.words) == (1.0, "sale_pack", ["beurre"])
+
+
+MAREE_FR = [
+    ("P-1", "Barbue sauvage", "kg", "kg"),
+    ("P-2", "Limande", "kg", "kg"),
+]
+
+
+@pytest.fixture(scope="module")
+def maree():  # type: ignore[no-untyped-def]
+    return index(MAREE_FR, "fr-FR")
+
+
+def test_a_counted_fish_of_about_a_weight_is_one_line_of_one_fish(maree) -> None:  # type: ignore[no-untyped-def]
+    got = parse("pour jeudi: 1 barbue sauvage de 3 kg environ, 2 kg de limande", context(maree, "fr-FR")).lines
+    assert [(ln.sku, float(ln.quantity), ln.unit) for ln in got] == [("P-1", 1.0, "each"), ("P-2", 2.0, "kg")]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("une barbue d'environ 2,5 kg", "fr"), ("a brill of about 2.5 kg", "en"), ("un rodaballo de unos 2,5 kg", "es")],
+)
+def test_an_article_then_an_approximate_weight_is_one_piece_of_that_size(text: str, lang: str) -> None:
+    raw = lines.read(text, lang)
+    assert (raw.quantity, raw.unit, "m2.5" in raw.specs) == (1.0, None, True)
+    assert not {"environ", "about", "unos"} & {w.lower() for w in raw.words}
+
+
+def test_an_approximate_weight_alone_is_still_the_amount() -> None:
+    raw = lines.read("about 3 kg of onions", "en")
+    assert (raw.quantity, raw.unit) == (3.0, "kg")
