@@ -4,10 +4,12 @@ trades. Made-up catalogs and text; no benchmark message."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from tests.unit.parsing.catalogs import context, index, past
 
-from chat2order.parsing import lines, parse
+from chat2order.parsing import dates, lines, parse
 from chat2order.parsing.intent import classify
 
 
@@ -183,3 +185,26 @@ def test_an_article_then_an_approximate_weight_is_one_piece_of_that_size(text: s
 def test_an_approximate_weight_alone_is_still_the_amount() -> None:
     raw = lines.read("about 3 kg of onions", "en")
     assert (raw.quantity, raw.unit) == (3.0, "kg")
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "expected"),
+    [
+        ("the usual for sat but only 2 cs lager", "en-GB", "2026-03-14"),
+        ("the crisps were stale, please collect and replace on mon", "en-GB", "2026-03-16"),
+        ("ok pour les 2 barbues, livraison le 19 au matin", "fr-FR", "2026-03-19"),
+        ("vale, entrega el 19 temprano", "es-ES", "2026-03-19"),
+    ],
+)
+def test_short_weekdays_and_days_of_the_month_after_a_delivery_word(text: str, locale: str, expected: str) -> None:
+    received = dt.datetime.fromisoformat("2026-03-11T21:00:00+00:00")  # a Wednesday
+    assert str(dates.delivery_date(text, received, locale)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("le 12 on a reçu 3 caisses abîmées", "fr-FR"), ("sorry we sat on it and forgot, 2 cs lager", "en-GB")],
+)
+def test_a_bare_day_number_or_a_verb_is_no_delivery_day(text: str, locale: str) -> None:
+    received = dt.datetime.fromisoformat("2026-03-11T21:00:00+00:00")
+    assert dates.delivery_date(text, received, locale) is None
