@@ -208,3 +208,20 @@ def test_short_weekdays_and_days_of_the_month_after_a_delivery_word(text: str, l
 def test_a_bare_day_number_or_a_verb_is_no_delivery_day(text: str, locale: str) -> None:
     received = dt.datetime.fromisoformat("2026-03-11T21:00:00+00:00")
     assert dates.delivery_date(text, received, locale) is None
+
+
+CRUSTACES_FR = [("H-1", "Homard bleu vivant", "kg", "kg"), ("H-2", "Basilic", "kg", "kg")]
+
+
+def test_a_count_once_ordered_as_kilos_is_still_pieces() -> None:
+    idx = index(CRUSTACES_FR, "fr-FR")
+    history = (past("2026-03-02T21:00:00+01:00", ("H-1", 3, "kg")), past("2026-03-04T21:00:00+01:00", ("H-2", 1, "kg")))
+    got = parse("3 homards bleus pour vendredi", context(idx, "fr-FR", history=history)).lines
+    assert [(ln.sku, float(ln.quantity), ln.unit) for ln in got] == [("H-1", 3.0, "each")]
+
+
+def test_a_count_the_kitchen_orders_as_kilos_every_week_is_kilos() -> None:
+    idx = index(CRUSTACES_FR, "fr-FR")
+    history = tuple(past(f"2026-03-0{d}T21:00:00+01:00", ("H-2", 1, "kg")) for d in (2, 4, 6))
+    got = parse("pour vendredi basilic 1", context(idx, "fr-FR", history=history)).lines
+    assert [(ln.sku, float(ln.quantity), ln.unit) for ln in got] == [("H-2", 1.0, None)]
