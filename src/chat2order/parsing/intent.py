@@ -160,7 +160,8 @@ def _rules() -> _Rules:
     weekdays = [w for d in langs for names in d["weekdays"] for w in names]
     day_of_month = ["le", "el", "il", "del", "dal", "du", "au", "dia", "the", "on the"]
     date_word_led = (
-        rf"(?<![\w])(?:{_alternation(weekdays)})\s+(?:dia\s+|the\s+)?\d{{1,2}}(?!\s*(?:{units})(?![\w]))",
+        # ... but not "jeudi 3 sacs", "vendredi 3 homards": a number then a product word is how many.
+        rf"(?<![\w])(?:{_alternation(weekdays)})\s+(?:dia\s+|the\s+)?\d{{1,2}}(?!\s*(?:{units})(?![\w]))(?![\d.,]*\s+[^\W\d_]{{3,}})",
         # "le 24", "el 25 y el 26", "dia 17": a day of the month unless a unit follows.
         rf"(?<![\w])(?:{_alternation(day_of_month)})\s+\d{{1,2}}(?![\d.,])(?!\s*(?:{units})(?![\w]))",
     )

@@ -225,3 +225,15 @@ def test_a_count_the_kitchen_orders_as_kilos_every_week_is_kilos() -> None:
     history = tuple(past(f"2026-03-0{d}T21:00:00+01:00", ("H-2", 1, "kg")) for d in (2, 4, 6))
     got = parse("pour vendredi basilic 1", context(idx, "fr-FR", history=history)).lines
     assert [(ln.sku, float(ln.quantity), ln.unit) for ln in got] == [("H-2", 1.0, None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("pour vendredi 3 homards bleus", "fr-FR"), ("para el jueves 3 rabos de cerdo", "es-ES"), ("for thursday 4 kegs of stout", "en-GB")],
+)
+def test_a_number_after_a_weekday_then_a_product_is_an_order(text: str, locale: str) -> None:
+    assert classify(text, locale).intent == "order"
+
+
+def test_a_weekday_with_its_date_alone_is_no_quantity() -> None:
+    assert classify("livraison jeudi 10 décembre, merci", "fr-FR").intent == "other"
