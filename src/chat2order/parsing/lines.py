@@ -568,6 +568,17 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
         if hit and hit[0] == "package" and product_left and not of_before:
             primary.unit, primary.kind, primary.unit_text = hit[1], hit[0], _singular(low[last].rstrip("."))
             used[last] = True
+    elif primary is not None and not catalog and primary.kind in ("package", "count", "sale_pack"):
+        # "a case of guinness cans", "1 cx de cerveja em lata": the pack word after the product says which
+        # form of it (cans, not the keg); a note that may pick among equal readings, not a product word.
+        last = max((k for k in range(primary.end, n) if not used[k] and _WORD.match(toks[k])), default=None)
+        hit = table_word(low[last]) if last is not None else None
+        product_left = last is not None and any(
+            not used[k] and _WORD.match(toks[k]) and low[k] not in grammar.filler(lang) for k in range(primary.end, last)
+        )
+        if hit and hit[0] == "package" and product_left and low[last - 1] not in _OF:
+            used[last] = True
+            paren_words.append(toks[last])
     measure_hint = _spec_for(primary) if primary is not None and primary.kind == "measure" else None
     # "2 de manitas", "3 di pecorino": in the Romance languages a count is "2 manitas"; a bare number
     # followed by "de"/"di" leaves the unit unsaid (the sale unit, or the one of the line before), it is

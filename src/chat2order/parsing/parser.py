@@ -134,19 +134,36 @@ def _draft(raw: lines.RawLine, index: object, profile: Profile) -> _Draft:
     choice = choose(raw, index, profile)  # type: ignore[arg-type]
     # "2 de manitas": the unit was left unsaid, not a count of pieces of a by-weight product.
     unit = None if raw.elided_unit and choice.unit == "each" else choice.unit
+    sku, confidence, review, candidates = choice.sku, choice.confidence, choice.needs_review, choice.candidates
+    single = _single_of_packings(raw, candidates, index)
+    if single is not None and sku is None:
+        # "10 hamburguesas" where they come by the box of 20 and by the piece: a bare count is pieces.
+        sku, confidence, review, candidates, unit = single, max(confidence, REVIEW_BELOW), False, (), None
     return _Draft(
         raw.text,
-        choice.sku,
+        sku,
         raw.quantity,
         unit,
-        choice.confidence,
-        choice.needs_review or raw.unsure,
-        choice.candidates,
+        confidence,
+        review or raw.unsure,
+        candidates,
         choice.not_carried,
         raw.product,
         raw=raw,
         family=choice.family,
     )
+
+
+def _single_of_packings(raw: lines.RawLine, candidates: tuple[str, ...], index: object) -> str | None:
+    """The per-piece SKU when the candidates are packings of one product (same name) and the chef gave a
+    bare count: "10 hamburguesas" against `caja 20 ud.` and `unidad`."""
+    if raw.quantity is None or raw.unit is not None or raw.kind is not None or raw.unsure or len(candidates) < 2:
+        return None
+    items = [index.by_sku.get(c) for c in candidates]  # type: ignore[attr-defined]
+    if any(it is None for it in items) or len({it.words for it in items}) != 1:
+        return None
+    single = [it.sku for it in items if it.sale_unit == "each"]
+    return single[0] if len(single) == 1 else None
 
 
 def _same_item(draft: _Draft, sku: str | None, candidates: tuple[str, ...]) -> bool:

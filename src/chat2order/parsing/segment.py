@@ -18,6 +18,7 @@ _BULLET = re.compile(r"^\s*(?:[-–—•*·▪►>✓✔]+|\(?\d{1,2}[.)](?=\s+
 # the first character of one of them) and lets the engine skip every other position with one class test.
 _HARD = re.compile(r"(?=[\s;|,.:!…?])\s*(?:;|\s\+\s|\s\+(?=\d)|\|| / (?=\d)|(?<=[^\d\s]),|,(?=\s*[^\d\s])|(?<=\D),(?=\d)|,(?=\s)|(?<!\b[Nn]o)(?<!approx)(?<!\b[Cc]at)\.\s+|:\s+|!\s+|…\s*|\?\s+|\s[-–]\s(?=\d+\s*[^\W\d_]+\s+[^\W\d_]))\s*")
 _PARENS = re.compile(r"\([^()]*\)")
+_UNIT_STOP = re.compile(r"(?<=\d)(\s*)([^\W\d_]{1,6})\.\s+(?=[a-zà-ÿ])")
 _CONJ = re.compile(r"\s+(?:and|&|n|e|et|y|i|plus|also|aussi|anche|tambien|tambem|tb|ed|but)\s+", re.IGNORECASE)
 
 
@@ -161,6 +162,9 @@ def segments(text: str, lang: str) -> list[str]:
         line = _BULLET.sub("", line).strip()
         if not line:
             continue
+        # "4 douz. de fines de claire", "3 cx. de limão": the stop ends an abbreviated unit, not the item.
+        if ". " in line:
+            line = _UNIT_STOP.sub(lambda m: f"{m.group(1)}{m.group(2)} " if unit_word(fold(m.group(2))) else m.group(0), line)
         # Commas and stops inside parentheses belong to a note on the item, not between items.
         if "(" in line:
             line = _PARENS.sub(lambda m: m.group(0).replace(",", "\u201a").replace(". ", "\u2024 ").replace("? ", "\u2047 "), line)

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from tests.unit.parsing.catalogs import context, index, past
 
-from chat2order.parsing import dates, lines, parse
+from chat2order.parsing import dates, lines, parse, segment
 from chat2order.parsing.intent import classify
 
 
@@ -237,3 +237,37 @@ def test_a_number_after_a_weekday_then_a_product_is_an_order(text: str, locale: 
 
 def test_a_weekday_with_its_date_alone_is_no_quantity() -> None:
     assert classify("livraison jeudi 10 décembre, merci", "fr-FR").intent == "other"
+
+
+BEBIDAS_PT = [
+    ("C-KEG", "Cerveja Sagres barril 30 L", "barril", "each"),
+    ("C-LAT", "Cerveja Sagres lata 33 cl", "cx 24 latas", "case"),
+    ("C-GAR", "Cerveja Sagres garrafa 33 cl", "cx 24 garrafas", "case"),
+    ("H-CX", "Hambúrguer de novilho 150 g", "cx 20 un.", "case"),
+    ("H-UN", "Hambúrguer de novilho 150 g", "un.", "each"),
+]
+
+
+@pytest.fixture(scope="module")
+def bebidas():  # type: ignore[no-untyped-def]
+    return index(BEBIDAS_PT, "pt-PT")
+
+
+def test_a_pack_word_after_the_product_picks_the_form_among_equal_readings() -> None:
+    guinness = index([("G-K", "STOUT DRAUGHT KEG 50L", "50L keg", "each"), ("G-C", "STOUT DRAUGHT 440ML CAN", "24x440ml", "case")], "en-GB")
+    got = parse("a case of stout cans for friday", context(guinness, "en-GB")).lines
+    assert [(ln.sku, float(ln.quantity), ln.unit) for ln in got] == [("G-C", 1.0, "case")]
+    assert lines.read("a case of stout cans", "en").words == ["stout"]
+
+
+def test_a_bare_count_of_a_product_sold_by_the_box_and_by_the_piece_is_pieces(bebidas) -> None:  # type: ignore[no-untyped-def]
+    got = parse("para amanhã 12 hambúrgueres de novilho", context(bebidas, "pt-PT")).lines
+    assert [(ln.sku, float(ln.quantity), ln.unit, ln.needs_review) for ln in got] == [("H-UN", 12.0, None, False)]
+    boxes = parse("para amanhã 2 cx hambúrgueres de novilho", context(bebidas, "pt-PT")).lines
+    assert [(ln.sku, float(ln.quantity)) for ln in boxes] == [("H-CX", 2.0)]
+
+
+def test_a_stop_after_an_abbreviated_unit_does_not_end_the_item() -> None:
+    assert segment.segments("2 kg de carapau, 4 douz. de ostras, 3 cx. de limão. Obrigado", "pt") == [
+        "2 kg de carapau", "4 douz de ostras", "3 cx de limão", "Obrigado",
+    ]
