@@ -114,7 +114,7 @@ _NOT_QUANTITY_DIGIT_LED = (
     r"\d{1,2}h\s*-\s*\d{1,2}h",
     r"\d[\d,.]*\s*(?:€|£|eur|euros|dollars|usd|gbp)(?!\w)",  # also "21,90 €/kg"
     r"\d+\s*(?:ct|count|st|nd|rd|th|º|ª|°)\b",
-    r"\d+\s*x\s*\d+(?![\w.,]*\s*(?:kg|lb|g|#))",
+    r"\d{1,3}\s*x\s*\d+(?![\w.,]*\s*(?:kg|lb|g|#))",
     r"\d+\s*/\s*\d+\s*/\s*\d+",
     r"\d{4,}",
     r"\d+(?:[\s.-]\d+){2,}",

@@ -103,6 +103,10 @@ def _not_a_quantity(low: list[str], i: int) -> bool:
         return True
     if nxt in (":", "am", "pm", "h", "h00", "hs", "hrs", "€", "eur", "euros", "euro", "$", "pounds?"):
         return True
+    if len(low[i]) <= 2 and (nxt in ("nd", "rd", "th", "º", "ª", "er", "eme") or (nxt == "st" and prev == "the")):
+        # "on the 23rd", "le 1er", "dia 3º": a day of the month or a rank, never how many ("24 St Marcellin"
+        # is a cheese: "st" only after "the").
+        return True
     if nxt in ("h",) or (nxt.startswith("h") and nxt[1:].isdigit()):
         return True
     calendar = grammar.calendar_words()

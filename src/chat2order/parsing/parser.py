@@ -154,6 +154,49 @@ def _draft(raw: lines.RawLine, index: object, profile: Profile) -> _Draft:
     )
 
 
+_CODE = re.compile(r"(?<![\w-])[A-Za-z0-9][A-Za-z0-9-]{2,}[A-Za-z0-9](?![\w-])")
+_CODES_SEEN: dict[int, tuple[object, dict[str, str]]] = {}
+_CODE_SPLIT = re.compile(r"\s*(?:,|;|\+|&|\band\b|\be\b|\bet\b|\by\b)\s*", re.IGNORECASE)
+
+
+def _codes_of(index: object) -> dict[str, str]:
+    """The catalog's item codes that a chef could quote: five digits or more, or letters and digits (kept
+    per index: the catalog index is built once per supplier and reused)."""
+    cached = _CODES_SEEN.get(id(index))
+    if cached is not None and cached[0] is index:
+        return cached[1]
+    codes = {
+        sku.lower(): sku for sku in index.by_sku  # type: ignore[attr-defined]
+        if (sku.isdigit() and len(sku) >= 5)  # shorter numbers are amounts ("1500 g")
+        or (len(sku) >= 4 and any(ch.isdigit() for ch in sku) and any(ch.isalpha() for ch in sku))
+    }
+    if len(_CODES_SEEN) >= 64:
+        _CODES_SEEN.clear()
+    _CODES_SEEN[id(index)] = (index, codes)
+    return codes
+
+
+def _coded_lines(seg: str, index: object, lang: str) -> list[_Draft]:
+    """Lines of a segment that quotes item codes ("ref 230024 x3 and 230023 x3"): each code names its SKU,
+    the amount next to it says how many. Empty when the segment quotes none."""
+    codes = _codes_of(index)
+    if not codes or not any(t.lower() in codes for t in _CODE.findall(seg)):
+        return []
+    pieces = _CODE_SPLIT.split(seg)
+    out: list[_Draft] = []
+    for piece in pieces:
+        found = [t for t in _CODE.findall(piece) if t.lower() in codes]
+        if len(found) != 1:
+            if found:
+                return []  # two codes in one piece: no telling which amount is whose
+            continue
+        rest = piece.replace(found[0], " ")
+        raw = lines.read(rest, lang)
+        unit = raw.unit if raw.kind != "sale_pack" else None
+        out.append(_Draft(piece.strip(), codes[found[0].lower()], raw.quantity, unit, 0.95, raw.quantity is None, product=found[0], raw=raw))
+    return out
+
+
 def _single_of_packings(raw: lines.RawLine, candidates: tuple[str, ...], index: object) -> str | None:
     """The per-piece SKU when the candidates are packings of one product (same name) and the chef gave a
     bare count: "10 hamburguesas" against `caja 20 ud.` and `unidad`."""
@@ -258,6 +301,11 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
                     fixed.words = list(prev_raw.words) + fixed.words
             new.pop()
             new.append(_draft(fixed, index, profile))
+            continue
+        coded = _coded_lines(seg, index, read_lang) if index is not None else []
+        if coded:
+            # "ref 230024 x3": the chef quoted the supplier's own item code.
+            new.extend(coded)
             continue
         m_without = without.search(fseg)
         borrowed = False

@@ -271,3 +271,33 @@ def test_a_stop_after_an_abbreviated_unit_does_not_end_the_item() -> None:
     assert segment.segments("2 kg de carapau, 4 douz. de ostras, 3 cx. de limão. Obrigado", "pt") == [
         "2 kg de carapau", "4 douz de ostras", "3 cx de limão", "Obrigado",
     ]
+
+
+CODES_EN = [
+    ("100234", "HOUSE LAGER 330ML BTL", "24x330ml", "case"),
+    ("100235", "HOUSE CIDER 500ML", "12x500ml", "case"),
+    ("AB-77", "TONIC WATER 200ML", "24x200ml", "case"),
+    ("1500", "SPARKLING WATER 750ML", "12x750ml", "case"),
+]
+
+
+@pytest.fixture(scope="module")
+def codes():  # type: ignore[no-untyped-def]
+    return index(CODES_EN, "en-GB")
+
+
+def test_quoted_item_codes_name_their_skus(codes) -> None:  # type: ignore[no-untyped-def]
+    got = parse("hi - ref 100234 x2 and 100235 x4 for friday", context(codes, "en-GB")).lines
+    assert [(ln.sku, float(ln.quantity), ln.needs_review) for ln in got] == [("100234", 2.0, False), ("100235", 4.0, False)]
+
+
+def test_short_numeric_codes_are_not_read_as_codes(codes) -> None:  # type: ignore[no-untyped-def]
+    from chat2order.parsing.parser import _codes_of
+
+    assert set(_codes_of(codes).values()) == {"100234", "100235", "AB-77"}
+
+
+def test_an_ordinal_day_is_no_amount_but_a_saint_is_a_name() -> None:
+    assert lines.read("we've got a party on the 23rd so please add", "en").quantity is None
+    raw = lines.read("24 St Marcellin", "fr")
+    assert (raw.quantity, [w.lower() for w in raw.words]) == (24.0, ["st", "marcellin"])
