@@ -135,6 +135,9 @@ def _draft(raw: lines.RawLine, index: object, profile: Profile) -> _Draft:
     # "2 de manitas": the unit was left unsaid, not a count of pieces of a by-weight product.
     unit = None if raw.elided_unit and choice.unit == "each" else choice.unit
     sku, confidence, review, candidates = choice.sku, choice.confidence, choice.needs_review, choice.candidates
+    if sku is not None and not review and _unasked_variant(raw, sku, index):
+        # "2 cs coke" read as DIET COKE: the variant was not asked for; a person checks.
+        confidence, review = min(confidence, REVIEW_BELOW - 0.05), True
     single = _single_of_packings(raw, candidates, index)
     if single is not None and sku is None:
         # "10 hamburguesas" where they come by the box of 20 and by the piece: a bare count is pieces.
@@ -195,6 +198,22 @@ def _coded_lines(seg: str, index: object, lang: str) -> list[_Draft]:
         unit = raw.unit if raw.kind != "sale_pack" else None
         out.append(_Draft(piece.strip(), codes[found[0].lower()], raw.quantity, unit, 0.95, raw.quantity is None, product=found[0], raw=raw))
     return out
+
+
+def _unasked_variant(raw: lines.RawLine, sku: str, index: object) -> bool:
+    """The SKU's name has a variant word ("diet", "decaf", "desnatada") the chef did not write."""
+    item = index.by_sku.get(sku)  # type: ignore[attr-defined]
+    if item is None:
+        return False
+    lang = getattr(index, "lang", "en")
+    variant = grammar.phrases("variant", lang)
+    if variant.pattern is None:
+        return False
+    named = variant.pattern.search(fold(item.entry.name.replace("-", " ")))
+    if named is None:
+        return False
+    said = fold(" ".join([*raw.words, *raw.notes, *raw.words_before, *raw.words_after]).replace("-", " "))
+    return variant.pattern.search(said) is None
 
 
 def _single_of_packings(raw: lines.RawLine, candidates: tuple[str, ...], index: object) -> str | None:

@@ -301,3 +301,17 @@ def test_an_ordinal_day_is_no_amount_but_a_saint_is_a_name() -> None:
     assert lines.read("we've got a party on the 23rd so please add", "en").quantity is None
     raw = lines.read("24 St Marcellin", "fr")
     assert (raw.quantity, [w.lower() for w in raw.words]) == (24.0, ["st", "marcellin"])
+
+
+SOFT_EN = [
+    ("S-1", "COLA ORIGINAL 330ML CAN", "24x330ml", "case"),
+    ("S-2", "DIET COLA 330ML CAN", "24x330ml", "case"),
+    ("S-3", "MILK SEMI SKIMMED 2L", "2L", "bottle"),
+]
+
+
+def test_a_variant_the_chef_did_not_write_is_asked_about() -> None:
+    idx = index(SOFT_EN, "en-GB")
+    history = tuple(past(f"2026-03-0{d}T21:00:00+00:00", ("S-2", 1, "case")) for d in (2, 4, 6))
+    got = parse("2 cs diet cola and 3 milk for friday", context(idx, "en-GB", history=history)).lines
+    assert [(ln.sku, ln.needs_review) for ln in got] == [("S-2", False), ("S-3", True)]
