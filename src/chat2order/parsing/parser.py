@@ -138,6 +138,11 @@ def _draft(raw: lines.RawLine, index: object, profile: Profile) -> _Draft:
     if sku is not None and not review and _unasked_variant(raw, sku, index):
         # "2 cs coke" read as DIET COKE: the variant was not asked for; a person checks.
         confidence, review = min(confidence, REVIEW_BELOW - 0.05), True
+    if sku is None and len(candidates) > 1 and not choice.not_carried:
+        plain = [c for c in candidates if not _unasked_variant(raw, c, index)]
+        if len(plain) == 1:
+            # "schweppes tonic" between the tonic and the slimline one: the one the chef named, no variant.
+            sku, confidence, review, candidates = plain[0], max(confidence, REVIEW_BELOW), False, ()
     single = _single_of_packings(raw, candidates, index)
     if single is not None and sku is None:
         # "10 hamburguesas" where they come by the box of 20 and by the piece: a bare count is pieces.
@@ -275,6 +280,7 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
     instead = grammar.phrases("instead", lang)
     conditional = grammar.phrases("conditional", lang)
     withdrawn = grammar.phrases("withdrawn", lang)
+    swap = grammar.swap_pattern(lang)
 
     correction = grammar.phrases("correction", lang)
     removed_words: list[set[str]] = []
@@ -326,6 +332,21 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
             # "ref 230024 x3": the chef quoted the supplier's own item code.
             new.extend(coded)
             continue
+        m_swap = swap.search(fseg) if swap is not None and base and index is not None else None
+        if m_swap is not None:
+            # "the usual but swap the fever tree for schweppes tonic": the named repeated line goes, the other
+            # comes, with the old line's amount unless one is given.
+            old_raw = lines.read(m_swap.group("old"), read_lang)
+            gone = _named_skus(index, old_raw.words, {b.sku for b in base if b.sku}) if old_raw.words else set()
+            if gone:
+                old_lines = [b for b in base if b.sku in gone]
+                base = [b for b in base if b.sku not in gone]
+                new_raw = lines.read(seg[_orig_pos(seg, fseg, m_swap.start("new")) :], read_lang)
+                if new_raw.words:
+                    if new_raw.quantity is None and not new_raw.unsure and len(old_lines) == 1:
+                        new_raw.quantity, new_raw.unit, new_raw.kind = old_lines[0].quantity, old_lines[0].unit, None
+                    new.append(_draft(new_raw, index, profile))
+                continue
         m_without = without.search(fseg)
         borrowed = False
         raw = lines.read(seg, read_lang, count_sizes=index.specs if index is not None else None)

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from tests.unit.parsing.catalogs import context, index, past
 
-from chat2order.parsing import dates, lines, parse, segment
+from chat2order.parsing import dates, grammar, lines, parse, segment
 from chat2order.parsing.intent import classify
 
 
@@ -315,3 +315,48 @@ def test_a_variant_the_chef_did_not_write_is_asked_about() -> None:
     history = tuple(past(f"2026-03-0{d}T21:00:00+00:00", ("S-2", 1, "case")) for d in (2, 4, 6))
     got = parse("2 cs diet cola and 3 milk for friday", context(idx, "en-GB", history=history)).lines
     assert [(ln.sku, ln.needs_review) for ln in got] == [("S-2", False), ("S-3", True)]
+
+
+def test_a_function_word_is_never_a_unit_even_where_pint_knows_it() -> None:
+    raw = lines.read("sans les pavés de saumon (on a du stock)", "fr")
+    assert (raw.quantity, raw.unit) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("2 kilogrammes de carottes", "fr"), ("2 kilogramos de patatas", "es"), ("2 chilogrammi di zucca", "it"), ("2 quilogramas de batata", "pt")],
+)
+def test_kilograms_spelt_out_in_each_language_are_kilos(text: str, lang: str) -> None:
+    raw = lines.read(text, lang)
+    assert (raw.quantity, raw.unit) == (2.0, "kg")
+
+
+MIXERS_EN = [
+    ("X-1", "PREMIUM INDIAN TONIC 200ML", "24x200ml", "case"),
+    ("X-2", "CLUB TONIC WATER 200ML", "24x200ml", "case"),
+    ("X-3", "CLUB SLIMLINE TONIC 200ML", "24x200ml", "case"),
+    ("X-4", "GINGER ALE 200ML", "24x200ml", "case"),
+]
+
+
+@pytest.fixture(scope="module")
+def mixers():  # type: ignore[no-untyped-def]
+    return index(MIXERS_EN, "en-GB")
+
+
+def test_swap_on_the_usual_replaces_the_named_line(mixers) -> None:  # type: ignore[no-untyped-def]
+    history = tuple(past(f"2026-03-0{d}T21:00:00+00:00", ("X-1", 2, "case"), ("X-4", 1, "case")) for d in (2, 4, 6))
+    got = parse("the usual for friday but swap the premium tonic for club tonic", context(mixers, "en-GB", history=history)).lines
+    assert sorted((ln.sku, float(ln.quantity), ln.needs_review) for ln in got) == [("X-2", 2.0, False), ("X-4", 1.0, False)]
+
+
+def test_the_plain_product_wins_over_an_unasked_variant(mixers) -> None:  # type: ignore[no-untyped-def]
+    got = parse("3 cs club tonic for friday", context(mixers, "en-GB")).lines
+    assert [(ln.sku, ln.needs_review) for ln in got] == [("X-2", False)]
+    slim = parse("3 cs club slimline tonic for friday", context(mixers, "en-GB")).lines
+    assert [ln.sku for ln in slim] == ["X-3"]
+
+
+def test_swap_pattern_reads_the_old_and_the_new_product_in_spanish() -> None:
+    m = grammar.swap_pattern("es").search("pero cambia el chuleton por 10 kg de entrecot")
+    assert m is not None and (m.group("old"), m.group("new")) == ("el chuleton", "10 kg de entrecot")
