@@ -452,6 +452,10 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
             if not (listed or asked):
                 continue
             draft.needs_review, draft.confidence = True, min(draft.confidence, 0.5)
+        elif draft.sku is not None and draft.sku not in profile and conditional.search(fseg) is not None:
+            # "half a dozen limes if you do them": the chef doubts it is stocked, and what was found is
+            # nothing this kitchen has had (lime cordial): a person checks.
+            draft.needs_review, draft.confidence = True, min(draft.confidence, REVIEW_BELOW - 0.05)
         new.append(draft)
 
     # "repeat the order below, but 8 kg instead of 5": the quoted line with the old quantity goes.

@@ -360,3 +360,10 @@ def test_the_plain_product_wins_over_an_unasked_variant(mixers) -> None:  # type
 def test_swap_pattern_reads_the_old_and_the_new_product_in_spanish() -> None:
     m = grammar.swap_pattern("es").search("pero cambia el chuleton por 10 kg de entrecot")
     assert m is not None and (m.group("old"), m.group("new")) == ("el chuleton", "10 kg de entrecot")
+
+
+def test_a_conditional_ask_matched_to_something_the_kitchen_never_had_is_checked() -> None:
+    idx = index([("R-1", "BLACKCURRANT CORDIAL 1L", "1L", "bottle"), ("R-2", "LAGER 330ML BTL", "24x330ml", "case")], "en-GB")
+    history = tuple(past(f"2026-03-0{d}T21:00:00+00:00", ("R-2", 1, "case")) for d in (2, 4, 6))
+    got = parse("1 cs lager and 2 blackcurrant if you do them", context(idx, "en-GB", history=history)).lines
+    assert [(ln.sku, ln.needs_review) for ln in got] == [("R-2", False), ("R-1", True)]
