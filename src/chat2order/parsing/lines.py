@@ -94,6 +94,11 @@ _PEOPLE = frozenset(
 )
 
 
+@cache
+def _all_weekdays() -> frozenset[str]:
+    return frozenset(w for lang in ("en", "pt", "fr", "it", "es") for w in grammar.weekdays(lang))
+
+
 def _not_a_quantity(low: list[str], i: int) -> bool:
     """Prices, times, dates and phone numbers: "$41.50", "9:40", "11/6", "7am", "020 7946"."""
     prev = low[i - 1] if i > 0 else ""
@@ -111,6 +116,9 @@ def _not_a_quantity(low: list[str], i: int) -> bool:
         return True
     calendar = grammar.calendar_words()
     if nxt in calendar or nxt in _PEOPLE or prev in calendar:
+        return True
+    if prev in _all_weekdays() and (not nxt or not nxt[:1].isalpha()) and len(low[i]) <= 2:
+        # "para el jueves 24, pero ...", "Thursday 10.": the weekday's date, not an amount.
         return True
     if nxt in ("de", "of", "du") and i + 2 < len(low) and low[i + 2] in calendar:
         return True

@@ -367,3 +367,11 @@ def test_a_conditional_ask_matched_to_something_the_kitchen_never_had_is_checked
     history = tuple(past(f"2026-03-0{d}T21:00:00+00:00", ("R-2", 1, "case")) for d in (2, 4, 6))
     got = parse("1 cs lager and 2 blackcurrant if you do them", context(idx, "en-GB", history=history)).lines
     assert [(ln.sku, ln.needs_review) for ln in got] == [("R-2", False), ("R-1", True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "quantity"),
+    [("repetid el pedido de abajo para el jueves 24, pero con 4 pollos", "es", 4.0), ("jeudi 3 sacs de pommes", "fr", 3.0)],
+)
+def test_a_weekday_then_its_date_before_a_stop_is_no_amount(text: str, lang: str, quantity: float) -> None:
+    assert lines.read(text, lang).quantity == quantity
