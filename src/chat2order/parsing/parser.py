@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from chat2order.errors import ParseError
-from chat2order.parsing import cleanup, dates, grammar, intent, lines, nlp, segment
+from chat2order.parsing import cleanup, dates, grammar, intent, lines, nlp, picks, segment
 from chat2order.parsing.history import Profile
 from chat2order.parsing.model import ParseContext, ParsedLine, ParsedOrder, PastLine
 from chat2order.parsing.resolve import REVIEW_BELOW, choose
@@ -135,15 +135,15 @@ def _draft(raw: lines.RawLine, index: object, profile: Profile) -> _Draft:
     # "2 de manitas": the unit was left unsaid, not a count of pieces of a by-weight product.
     unit = None if raw.elided_unit and choice.unit == "each" else choice.unit
     sku, confidence, review, candidates = choice.sku, choice.confidence, choice.needs_review, choice.candidates
-    if sku is not None and not review and _unasked_variant(raw, sku, index):
+    if sku is not None and not review and picks.unasked_variant(raw, sku, index):
         # "2 cs coke" read as DIET COKE: the variant was not asked for; a person checks.
         confidence, review = min(confidence, REVIEW_BELOW - 0.05), True
     if sku is None and len(candidates) > 1 and not choice.not_carried:
-        plain = [c for c in candidates if not _unasked_variant(raw, c, index)]
+        plain = [c for c in candidates if not picks.unasked_variant(raw, c, index)]
         if len(plain) == 1:
             # "schweppes tonic" between the tonic and the slimline one: the one the chef named, no variant.
             sku, confidence, review, candidates = plain[0], max(confidence, REVIEW_BELOW), False, ()
-    single = _single_of_packings(raw, candidates, index)
+    single = picks.single_of_packings(raw, candidates, index)
     if single is not None and sku is None:
         # "10 hamburguesas" where they come by the box of 20 and by the piece: a bare count is pieces.
         sku, confidence, review, candidates, unit = single, max(confidence, REVIEW_BELOW), False, (), None
@@ -160,77 +160,6 @@ def _draft(raw: lines.RawLine, index: object, profile: Profile) -> _Draft:
         raw=raw,
         family=choice.family,
     )
-
-
-_CODE = re.compile(r"(?<![\w-])[A-Za-z0-9][A-Za-z0-9-]{2,}[A-Za-z0-9](?![\w-])")
-_CODES_SEEN: dict[int, tuple[object, dict[str, str]]] = {}
-_CODE_SPLIT = re.compile(r"\s*(?:,|;|\+|&|\band\b|\be\b|\bet\b|\by\b)\s*", re.IGNORECASE)
-
-
-def _codes_of(index: object) -> dict[str, str]:
-    """The catalog's item codes that a chef could quote: five digits or more, or letters and digits (kept
-    per index: the catalog index is built once per supplier and reused)."""
-    cached = _CODES_SEEN.get(id(index))
-    if cached is not None and cached[0] is index:
-        return cached[1]
-    codes = {
-        sku.lower(): sku for sku in index.by_sku  # type: ignore[attr-defined]
-        if (sku.isdigit() and len(sku) >= 5)  # shorter numbers are amounts ("1500 g")
-        or (len(sku) >= 4 and any(ch.isdigit() for ch in sku) and any(ch.isalpha() for ch in sku))
-    }
-    if len(_CODES_SEEN) >= 64:
-        _CODES_SEEN.clear()
-    _CODES_SEEN[id(index)] = (index, codes)
-    return codes
-
-
-def _coded_lines(seg: str, index: object, lang: str) -> list[_Draft]:
-    """Lines of a segment that quotes item codes ("ref 230024 x3 and 230023 x3"): each code names its SKU,
-    the amount next to it says how many. Empty when the segment quotes none."""
-    codes = _codes_of(index)
-    if not codes or not any(t.lower() in codes for t in _CODE.findall(seg)):
-        return []
-    pieces = _CODE_SPLIT.split(seg)
-    out: list[_Draft] = []
-    for piece in pieces:
-        found = [t for t in _CODE.findall(piece) if t.lower() in codes]
-        if len(found) != 1:
-            if found:
-                return []  # two codes in one piece: no telling which amount is whose
-            continue
-        rest = piece.replace(found[0], " ")
-        raw = lines.read(rest, lang)
-        unit = raw.unit if raw.kind != "sale_pack" else None
-        out.append(_Draft(piece.strip(), codes[found[0].lower()], raw.quantity, unit, 0.95, raw.quantity is None, product=found[0], raw=raw))
-    return out
-
-
-def _unasked_variant(raw: lines.RawLine, sku: str, index: object) -> bool:
-    """The SKU's name has a variant word ("diet", "decaf", "desnatada") the chef did not write."""
-    item = index.by_sku.get(sku)  # type: ignore[attr-defined]
-    if item is None:
-        return False
-    lang = getattr(index, "lang", "en")
-    variant = grammar.phrases("variant", lang)
-    if variant.pattern is None:
-        return False
-    named = variant.pattern.search(fold(item.entry.name.replace("-", " ")))
-    if named is None:
-        return False
-    said = fold(" ".join([*raw.words, *raw.notes, *raw.words_before, *raw.words_after]).replace("-", " "))
-    return variant.pattern.search(said) is None
-
-
-def _single_of_packings(raw: lines.RawLine, candidates: tuple[str, ...], index: object) -> str | None:
-    """The per-piece SKU when the candidates are packings of one product (same name) and the chef gave a
-    bare count: "10 hamburguesas" against `caja 20 ud.` and `unidad`."""
-    if raw.quantity is None or raw.unit is not None or raw.kind is not None or raw.unsure or len(candidates) < 2:
-        return None
-    items = [index.by_sku.get(c) for c in candidates]  # type: ignore[attr-defined]
-    if any(it is None for it in items) or len({it.words for it in items}) != 1:
-        return None
-    single = [it.sku for it in items if it.sale_unit == "each"]
-    return single[0] if len(single) == 1 else None
 
 
 def _same_item(draft: _Draft, sku: str | None, candidates: tuple[str, ...]) -> bool:
@@ -327,10 +256,12 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
             new.pop()
             new.append(_draft(fixed, index, profile))
             continue
-        coded = _coded_lines(seg, index, read_lang) if index is not None else []
+        coded = picks.quoted_codes(seg, index, read_lang) if index is not None else []
         if coded:
             # "ref 230024 x3": the chef quoted the supplier's own item code.
-            new.extend(coded)
+            for piece, code_sku, code_raw in coded:
+                code_unit = code_raw.unit if code_raw.kind != "sale_pack" else None
+                new.append(_Draft(piece, code_sku, code_raw.quantity, code_unit, 0.95, code_raw.quantity is None, product=code_sku, raw=code_raw))
             continue
         m_swap = swap.search(fseg) if swap is not None and base and index is not None else None
         if m_swap is not None:

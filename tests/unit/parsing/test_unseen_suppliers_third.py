@@ -292,9 +292,9 @@ def test_quoted_item_codes_name_their_skus(codes) -> None:  # type: ignore[no-un
 
 
 def test_short_numeric_codes_are_not_read_as_codes(codes) -> None:  # type: ignore[no-untyped-def]
-    from chat2order.parsing.parser import _codes_of
+    from chat2order.parsing.picks import item_codes
 
-    assert set(_codes_of(codes).values()) == {"100234", "100235", "AB-77"}
+    assert set(item_codes(codes).values()) == {"100234", "100235", "AB-77"}
 
 
 def test_an_ordinal_day_is_no_amount_but_a_saint_is_a_name() -> None:
