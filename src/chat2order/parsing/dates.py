@@ -34,9 +34,12 @@ _NUMERIC_DATE = re.compile(
     rf"(?<![\w/.,#])(\d{{1,2}})/(\d{{1,2}})(?:/(\d{{2,4}}))?(?![\w/#]|[.,]\d|\s*(?:{_NUM_UNITS})\b)"
 )
 _DAY_NUMBER = re.compile(
-    rf"(?<![\w/.,])(?:(?P<prefix>dia|día|dia\s+|the)\s+)?(?P<day>\d{{1,2}})(?P<ord>st|nd|rd|th)?(?![\w/]|[.,]\d|\s*(?:{_NUM_UNITS})\b|\s*[:h]\d)"
+    rf"(?<![\w/.,])(?:(?P<prefix>dia|día|dia\s+|the|le|el|il)\s+)?(?P<day>\d{{1,2}})(?P<ord>st|nd|rd|th)?(?![\w/]|[.,]\d|\s*(?:{_NUM_UNITS})\b|\s*[:h]\d)"
 )
 _WORD_BEFORE = re.compile(r"([\w']+)[,.]?\s+(?:(?:the|le|el|il|o|dia|día)\s+)?$")
+# Words that carry a clause on after a day: "usual for sat but ...".
+# (Only words that mean nothing else in another language: "mais" is also Portuguese "more".)
+_CLAUSE_GOES_ON = frozenset(("but", "and", "plus", "with", "pero"))
 _POSSESSIVE = re.compile(r"(?:'s|’s)$")
 _CLAUSE_END = re.compile(r"[.!?;\n]")
 _STOP_THEN_WORD = re.compile(r"\.\s*\w")
@@ -272,7 +275,11 @@ def _day_word_mention(text: str, start: int, end: int, base: dt.date, lex: _Lexi
                 after_text.lstrip()[:1].isdigit()  # "for sat 1 cs tomatoes"
             )
         )
-        if not (header or strong_after or (strong_before and punct_after) or order_after):
+        # "for sat but only 1 keg", "replace on mon": a delivery word before and the clause going on with a
+        # conjunction, or "on" before and nothing after.
+        goes_on = bool(after) and after[0] in _CLAUSE_GOES_ON
+        on_at_end = bool(before) and before[-1] == "on" and not after_text.strip(" .!")
+        if not (header or strong_after or (strong_before and (punct_after or goes_on)) or order_after or on_at_end):
             return None
     days_ahead = (weekday - base.weekday() - 1) % 7 + 1
     date = base + dt.timedelta(days=days_ahead)
@@ -336,7 +343,13 @@ def _explicit_mentions(text: str, base: dt.date, month_first: bool, lex: _Lexico
     for m in _DAY_NUMBER.finditer(text):
         start = _weekday_prefix_start(text, m.start(), lex)
         has_weekday = start < m.start()
-        if not (has_weekday or m.group("ord") or (m.group("prefix") or "").strip() in {"dia", "día"}):
+        prefix = (m.group("prefix") or "").strip()
+        if prefix in {"le", "el", "il"} and not has_weekday:
+            # "livraison le 24 au matin", "para el 24", "consegna il 24": a day of the month after a delivery
+            # word; "le 24" alone may be anything.
+            if not _ends_with(_WORD.findall(_clause_before(text, m.start())), lex.before_strong, 2):
+                continue
+        elif not (has_weekday or m.group("ord") or prefix in {"dia", "día"}):
             continue
         if m.group("prefix") == "the" and not m.group("ord") and not has_weekday:
             continue

@@ -146,3 +146,21 @@ def abbreviations() -> dict[str, str]:
 @cache
 def calendar_words() -> frozenset[str]:
     return frozenset(fold(w) for w in _load("grammar")["calendar"]["words"])
+
+
+@cache
+def swap_pattern(lang: str) -> re.Pattern[str] | None:
+    """"(but) swap the X for Y" in English and `lang`: groups `old` and `new` (folded text)."""
+    table = _load("grammar")["swap"]
+    verbs: list[str] = []
+    between: list[str] = []
+    for code in {"en", lang}:
+        verbs.extend(table.get(code, {}).get("verbs", ()))
+        between.extend(table.get(code, {}).get("between", ()))
+    if not verbs or not between:
+        return None
+    alt_v = "|".join(sorted({re.escape(fold(v)) for v in verbs}, key=len, reverse=True))
+    alt_b = "|".join(sorted({re.escape(fold(b)) for b in between}, key=len, reverse=True))
+    return re.compile(
+        rf"(?:^|\s)(?:{alt_v})\s+(?P<old>.+?)\s+(?:{alt_b})\s+(?P<new>.+)$"
+    )

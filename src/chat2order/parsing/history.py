@@ -92,7 +92,10 @@ class Profile:
         return any(float(q) == quantity for (q, _), c in self.quantities[sku].items() if c >= 2)
 
     def ordered_in_sale_unit(self, sku: str, quantity: float, sale_unit: str) -> bool:
-        """Has this kitchen ordered `quantity` of this SKU in its sale unit (or with no unit)?"""
+        """Does this kitchen order `quantity` of this SKU in its sale unit (or with no unit), more than once?
+
+        Once is no habit: "3 homards" where it took 3 kg of lobster one week still means three lobsters."""
         return any(
-            float(q) == quantity and (u is None or u == sale_unit) for (q, u) in self.quantities.get(sku, {})
+            float(q) == quantity and (u is None or u == sale_unit) and c >= 2
+            for (q, u), c in self.quantities.get(sku, {}).items()
         )

@@ -43,6 +43,7 @@ class _Rules:
     qty_item: re.Pattern[str]
     not_quantity: re.Pattern[str]
     not_standing: re.Pattern[str]
+    not_replacement: re.Pattern[str]
     dates: re.Pattern[str]
     date_heads: frozenset[str] | None
     month_any: re.Pattern[str]
@@ -111,9 +112,9 @@ _NOT_QUANTITY_DIGIT_LED = (
     r"\d{1,2}\s*[:h]\s*\d{2}",
     r"\d{1,2}\s*(?:am|pm|h)\b",
     r"\d{1,2}h\s*-\s*\d{1,2}h",
-    r"\d[\d,.]*\s*(?:€|eur|euros|dollars|usd|gbp)\b",
+    r"\d[\d,.]*\s*(?:€|£|eur|euros|dollars|usd|gbp)(?!\w)",  # also "21,90 €/kg"
     r"\d+\s*(?:ct|count|st|nd|rd|th|º|ª|°)\b",
-    r"\d+\s*x\s*\d+(?![\w.,]*\s*(?:kg|lb|g|#))",
+    r"\d{1,3}\s*x\s*\d+(?![\w.,]*\s*(?:kg|lb|g|#))",
     r"\d+\s*/\s*\d+\s*/\s*\d+",
     r"\d{4,}",
     r"\d+(?:[\s.-]\d+){2,}",
@@ -135,9 +136,10 @@ def _rules() -> _Rules:
         name: re.compile(rf"(?<![\w'])(?:{_alternation(words)})(?![\w'])")
         for name, words in data["cues"].items()
     }
-    not_standing = re.compile(
-        rf"(?<![\w'])(?:{_alternation(data['masks']['not_standing'] + data['masks']['not_day'])})(?![\w'])"
-    )
+    # Blanked before the cues are read: standing-order and request words that mean something else here.
+    blanked = data["masks"]["not_standing"] + data["masks"]["not_day"] + data["masks"]["not_request"]
+    not_standing = re.compile(rf"(?<![\w'])(?:{_alternation(blanked)})(?![\w'])")
+    not_replacement = re.compile(rf"(?<![\w'])(?:{_alternation(data['masks']['not_replacement'])})(?![\w'])")
     units = _alternation(data["numbers"]["units"])
     number_words = _alternation(data["numbers"]["words"])
     number = r"(?:\d+(?:[.,]\d+)?(?:\s*/\s*\d+)?|½|¼|¾)"
@@ -158,7 +160,8 @@ def _rules() -> _Rules:
     weekdays = [w for d in langs for names in d["weekdays"] for w in names]
     day_of_month = ["le", "el", "il", "del", "dal", "du", "au", "dia", "the", "on the"]
     date_word_led = (
-        rf"(?<![\w])(?:{_alternation(weekdays)})\s+(?:dia\s+|the\s+)?\d{{1,2}}(?!\s*(?:{units})(?![\w]))",
+        # ... but not "jeudi 3 sacs", "vendredi 3 homards": a number then a product word is how many.
+        rf"(?<![\w])(?:{_alternation(weekdays)})\s+(?:dia\s+|the\s+)?\d{{1,2}}(?!\s*(?:{units})(?![\w]))(?![\d.,]*\s+[^\W\d_]{{3,}})",
         # "le 24", "el 25 y el 26", "dia 17": a day of the month unless a unit follows.
         rf"(?<![\w])(?:{_alternation(day_of_month)})\s+\d{{1,2}}(?![\d.,])(?!\s*(?:{units})(?![\w]))",
     )
@@ -175,7 +178,8 @@ def _rules() -> _Rules:
         cue_heads={name: _heads(words) for name, words in data["cues"].items()},
         day_heads=_heads(day_words),
         for_day_heads=_heads(for_day_words),
-        not_standing_heads=_heads(data["masks"]["not_standing"] + data["masks"]["not_day"]),
+        not_standing_heads=_heads(blanked),
+        not_replacement=not_replacement,
         day_any=re.compile(rf"(?<![\w])(?:{_alternation(day_words)})(?![\w])"),
         dates=dates,
         # A date needs a weekday or day-of-month word (each followed by a space, so a word of its own) or a
@@ -238,10 +242,14 @@ def classify(text: str, locale: str = "en-US") -> IntentGuess:
     ):
         if found.get(name):
             hits[name] = rules.weights[name]
-    # A replacement verb counts when something went wrong or a day for the new delivery is named.
+    # "please" asks for something only where nothing else is asked: in "credit pls" it asks for the credit.
+    if found.get("polite") and not ({"request", "credit", "complaint", "price"} & hits.keys()):
+        hits["polite"] = rules.weights["polite"]
+    # A replacement verb counts when something went wrong or a day for the new delivery is named, and
+    # not when what is sent again is paperwork ("pourriez-vous me renvoyer la facture").
     if found.get("replacement") and (
         found.get("complaint") or found.get("credit") or day_named()
-    ):
+    ) and rules.cues["replacement"].search(rules.not_replacement.sub(" ", cue_text)):
         hits["replacement"] = rules.weights["replacement"]
     if found.get("wrong_supplier"):
         hits["wrong_supplier"] = rules.weights["wrong_supplier"]

@@ -69,10 +69,17 @@ class RawLine:
     words_before: list[str] = field(default_factory=list)  # product-word candidates before the quantity
     words_after: list[str] = field(default_factory=list)  # and after it
     measure_hint: str | None = None  # the ordered measure as a size token ("25lb" may name the 25 lb pack)
+    elided_unit: bool = False  # "3 kg de oreja y 2 de manitas": a number then "de", the unit left unsaid
 
     @property
     def product(self) -> str:
         return " ".join(self.words)
+
+
+_ELIDING = frozenset(("pt", "fr", "it", "es"))
+# Words that make a weight approximate: "d'environ 1,5 kg", "de unos 2 kg", "of about 3 kg".
+_APPROX = frozenset(("environ", "about", "around", "approx", "approximately", "unos", "unas", "circa", "cerca",
+                     "aprox", "aproximadamente", "roughly"))
 
 
 def _singular(word: str) -> str:
@@ -87,6 +94,11 @@ _PEOPLE = frozenset(
 )
 
 
+@cache
+def _all_weekdays() -> frozenset[str]:
+    return frozenset(w for lang in ("en", "pt", "fr", "it", "es") for w in grammar.weekdays(lang))
+
+
 def _not_a_quantity(low: list[str], i: int) -> bool:
     """Prices, times, dates and phone numbers: "$41.50", "9:40", "11/6", "7am", "020 7946"."""
     prev = low[i - 1] if i > 0 else ""
@@ -96,10 +108,17 @@ def _not_a_quantity(low: list[str], i: int) -> bool:
         return True
     if nxt in (":", "am", "pm", "h", "h00", "hs", "hrs", "€", "eur", "euros", "euro", "$", "pounds?"):
         return True
+    if len(low[i]) <= 2 and (nxt in ("nd", "rd", "th", "º", "ª", "er", "eme") or (nxt == "st" and prev == "the")):
+        # "on the 23rd", "le 1er", "dia 3º": a day of the month or a rank, never how many ("24 St Marcellin"
+        # is a cheese: "st" only after "the").
+        return True
     if nxt in ("h",) or (nxt.startswith("h") and nxt[1:].isdigit()):
         return True
     calendar = grammar.calendar_words()
     if nxt in calendar or nxt in _PEOPLE or prev in calendar:
+        return True
+    if prev in _all_weekdays() and (not nxt or not nxt[:1].isalpha()) and len(low[i]) <= 2:
+        # "para el jueves 24, pero ...", "Thursday 10.": the weekday's date, not an amount.
         return True
     if nxt in ("de", "of", "du") and i + 2 < len(low) and low[i + 2] in calendar:
         return True
@@ -300,7 +319,8 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             # "a case of", "une douzaine", "uma caixa de".
             if tok in arts and i + 1 < n:
                 hit = unit_word(low[i + 1])
-                if hit and hit[0] in ("package", "count", "measure") and (
+                # "a case of", and "a keg of", "une plaquette de": the SKU's own sale pack.
+                if hit and hit[0] in ("package", "count", "measure", "sale_pack") and (
                     hit[0] != "measure" or len(low[i + 1]) > 2 or (len(low[i + 1]) == 2 and not _after_amount(low, i))
                 ):
                     value = 1.0
@@ -505,6 +525,20 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
             ):
                 e.spec = True
                 specs.append(f"c{int(e.value)}")
+    for e in exprs:
+        # "de 2 kg environ", "d'environ 1,5 kg": the hedge belongs to the weight, it is no product word.
+        if e.kind == "measure":
+            for k in (e.start - 1, e.end):
+                if 0 <= k < n and low[k] in _APPROX:
+                    used[k] = True
+    if not catalog and n > 2 and low[0] in arts and not unit_word(low[1]) and not any(e.kind != "measure" for e in exprs):
+        # "un bar de ligne d'environ 1,5 kg", "a turbot of about 3 kg": one fish, of about that weight; the
+        # weight is its size, not how much.
+        approx = [e for e in exprs if e.kind == "measure" and e.start > 0 and low[e.start - 1] in _APPROX]
+        if len(approx) == 1 and len(exprs) == 1:
+            approx[0].spec = True
+            exprs.insert(0, Expr(0, 1, 1.0, numeric=False, article=True))
+            used[0] = True
     live = [e for e in exprs if not e.spec]
     primary: Expr | None = None
     if live:
@@ -546,7 +580,25 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
         if hit and hit[0] == "package" and product_left and not of_before:
             primary.unit, primary.kind, primary.unit_text = hit[1], hit[0], _singular(low[last].rstrip("."))
             used[last] = True
+    elif primary is not None and not catalog and primary.kind in ("package", "count", "sale_pack"):
+        # "a case of guinness cans", "1 cx de cerveja em lata": the pack word after the product says which
+        # form of it (cans, not the keg); a note that may pick among equal readings, not a product word.
+        last = max((k for k in range(primary.end, n) if not used[k] and _WORD.match(toks[k])), default=None)
+        hit = table_word(low[last]) if last is not None else None
+        product_left = last is not None and any(
+            not used[k] and _WORD.match(toks[k]) and low[k] not in grammar.filler(lang) for k in range(primary.end, last)
+        )
+        if hit and hit[0] == "package" and product_left and low[last - 1] not in _OF:
+            used[last] = True
+            paren_words.append(toks[last])
     measure_hint = _spec_for(primary) if primary is not None and primary.kind == "measure" else None
+    # "2 de manitas", "3 di pecorino": in the Romance languages a count is "2 manitas"; a bare number
+    # followed by "de"/"di" leaves the unit unsaid (the sale unit, or the one of the line before), it is
+    # no count of pieces.
+    elided = bool(
+        primary is not None and not catalog and primary.kind is None and not primary.multiplier
+        and lang in _ELIDING and primary.end < n and low[primary.end] in ("de", "di")
+    )
     if catalog and primary is not None:
         st = _spec_for(primary)
         if st:
@@ -591,4 +643,5 @@ def _read(text: str, lang: str, catalog: bool = False, count_sizes: frozenset[st
         notes=paren_words,
         words_before=before,
         words_after=after_words,
+        elided_unit=elided,
     )

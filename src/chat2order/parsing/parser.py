@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from chat2order.errors import ParseError
-from chat2order.parsing import cleanup, dates, grammar, intent, lines, nlp, segment
+from chat2order.parsing import cleanup, dates, grammar, intent, lines, nlp, picks, segment
 from chat2order.parsing.history import Profile
 from chat2order.parsing.model import ParseContext, ParsedLine, ParsedOrder, PastLine
 from chat2order.parsing.resolve import REVIEW_BELOW, choose
@@ -132,14 +132,29 @@ def _draft(raw: lines.RawLine, index: object, profile: Profile) -> _Draft:
         unit = raw.unit if raw.kind != "sale_pack" else None
         return _Draft(raw.text, None, raw.quantity, unit, 0.5, True, product=raw.product, raw=raw)
     choice = choose(raw, index, profile)  # type: ignore[arg-type]
+    # "2 de manitas": the unit was left unsaid, not a count of pieces of a by-weight product.
+    unit = None if raw.elided_unit and choice.unit == "each" else choice.unit
+    sku, confidence, review, candidates = choice.sku, choice.confidence, choice.needs_review, choice.candidates
+    if sku is not None and not review and picks.unasked_variant(raw, sku, index):
+        # "2 cs coke" read as DIET COKE: the variant was not asked for; a person checks.
+        confidence, review = min(confidence, REVIEW_BELOW - 0.05), True
+    if sku is None and len(candidates) > 1 and not choice.not_carried:
+        plain = [c for c in candidates if not picks.unasked_variant(raw, c, index)]
+        if len(plain) == 1:
+            # "schweppes tonic" between the tonic and the slimline one: the one the chef named, no variant.
+            sku, confidence, review, candidates = plain[0], max(confidence, REVIEW_BELOW), False, ()
+    single = picks.single_of_packings(raw, candidates, index)
+    if single is not None and sku is None:
+        # "10 hamburguesas" where they come by the box of 20 and by the piece: a bare count is pieces.
+        sku, confidence, review, candidates, unit = single, max(confidence, REVIEW_BELOW), False, (), None
     return _Draft(
         raw.text,
-        choice.sku,
+        sku,
         raw.quantity,
-        choice.unit,
-        choice.confidence,
-        choice.needs_review or raw.unsure,
-        choice.candidates,
+        unit,
+        confidence,
+        review or raw.unsure,
+        candidates,
         choice.not_carried,
         raw.product,
         raw=raw,
@@ -194,6 +209,7 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
     instead = grammar.phrases("instead", lang)
     conditional = grammar.phrases("conditional", lang)
     withdrawn = grammar.phrases("withdrawn", lang)
+    swap = grammar.swap_pattern(lang)
 
     correction = grammar.phrases("correction", lang)
     removed_words: list[set[str]] = []
@@ -240,6 +256,28 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
             new.pop()
             new.append(_draft(fixed, index, profile))
             continue
+        coded = picks.quoted_codes(seg, index, read_lang) if index is not None else []
+        if coded:
+            # "ref 230024 x3": the chef quoted the supplier's own item code.
+            for piece, code_sku, code_raw in coded:
+                code_unit = code_raw.unit if code_raw.kind != "sale_pack" else None
+                new.append(_Draft(piece, code_sku, code_raw.quantity, code_unit, 0.95, code_raw.quantity is None, product=code_sku, raw=code_raw))
+            continue
+        m_swap = swap.search(fseg) if swap is not None and base and index is not None else None
+        if m_swap is not None:
+            # "the usual but swap the fever tree for schweppes tonic": the named repeated line goes, the other
+            # comes, with the old line's amount unless one is given.
+            old_raw = lines.read(m_swap.group("old"), read_lang)
+            gone = _named_skus(index, old_raw.words, {b.sku for b in base if b.sku}) if old_raw.words else set()
+            if gone:
+                old_lines = [b for b in base if b.sku in gone]
+                base = [b for b in base if b.sku not in gone]
+                new_raw = lines.read(seg[_orig_pos(seg, fseg, m_swap.start("new")) :], read_lang)
+                if new_raw.words:
+                    if new_raw.quantity is None and not new_raw.unsure and len(old_lines) == 1:
+                        new_raw.quantity, new_raw.unit, new_raw.kind = old_lines[0].quantity, old_lines[0].unit, None
+                    new.append(_draft(new_raw, index, profile))
+                continue
         m_without = without.search(fseg)
         borrowed = False
         raw = lines.read(seg, read_lang, count_sizes=index.specs if index is not None else None)
@@ -280,7 +318,9 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
             rest = fseg[m_without.end() :]
             rest_raw = lines.read(rest, read_lang)
             if rest_raw.words:
-                removed_words.append({fold(w) for w in rest_raw.words})
+                # "but no Peroni this time": only the words the catalog knows name what goes.
+                known = [w for w in rest_raw.words if index is not None and index.expand(w)]
+                removed_words.append({fold(w) for w in known or rest_raw.words})
             if rest_raw.words and index is not None:
                 skus = _named_skus(index, rest_raw.words, {b.sku for b in base if b.sku})
                 base = [b for b in base if b.sku not in skus]
@@ -343,6 +383,10 @@ def parse(text: str, context: ParseContext) -> ParsedOrder:
             if not (listed or asked):
                 continue
             draft.needs_review, draft.confidence = True, min(draft.confidence, 0.5)
+        elif draft.sku is not None and draft.sku not in profile and conditional.search(fseg) is not None:
+            # "half a dozen limes if you do them": the chef doubts it is stocked, and what was found is
+            # nothing this kitchen has had (lime cordial): a person checks.
+            draft.needs_review, draft.confidence = True, min(draft.confidence, REVIEW_BELOW - 0.05)
         new.append(draft)
 
     # "repeat the order below, but 8 kg instead of 5": the quoted line with the old quantity goes.

@@ -18,6 +18,7 @@ _BULLET = re.compile(r"^\s*(?:[-–—•*·▪►>✓✔]+|\(?\d{1,2}[.)](?=\s+
 # the first character of one of them) and lets the engine skip every other position with one class test.
 _HARD = re.compile(r"(?=[\s;|,.:!…?])\s*(?:;|\s\+\s|\s\+(?=\d)|\|| / (?=\d)|(?<=[^\d\s]),|,(?=\s*[^\d\s])|(?<=\D),(?=\d)|,(?=\s)|(?<!\b[Nn]o)(?<!approx)(?<!\b[Cc]at)\.\s+|:\s+|!\s+|…\s*|\?\s+|\s[-–]\s(?=\d+\s*[^\W\d_]+\s+[^\W\d_]))\s*")
 _PARENS = re.compile(r"\([^()]*\)")
+_UNIT_STOP = re.compile(r"(?<=\d)(\s*)([^\W\d_]{1,6})\.\s+(?=[a-zà-ÿ])")
 _CONJ = re.compile(r"\s+(?:and|&|n|e|et|y|i|plus|also|aussi|anche|tambien|tambem|tb|ed|but)\s+", re.IGNORECASE)
 
 
@@ -26,6 +27,12 @@ _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 _DIGIT_FIRST = re.compile(r"^\d")
 _LETTER_FIRST = re.compile(r"^[^\W\d_]")
 
+# A number after these never starts an item: "1 turbot de 2 kg environ", "3 cajas de 5 kg", "a fish of about 3 kg".
+_NO_CUT_AFTER = frozenset((
+    "x", "×", "-", "/", "or", "ou", "o", "a", "no", "n", "#", "de", "d'", "di", "of", "du", "about", "around",
+    "approx", "environ", "unos", "unas", "circa", "cerca", "aprox",
+))
+
 _HALF_WORDS = frozenset(("half", "meia", "meio", "demi", "demie", "mezzo", "mezza", "medio", "media"))
 
 
@@ -33,6 +40,11 @@ def _is_item(raw: lines.RawLine, need_quantity: bool) -> bool:
     if not raw.words:
         return False
     return not need_quantity or raw.quantity is not None or raw.unsure or raw.unit is not None
+
+
+def _asks_usual(text: str, lang: str) -> bool:
+    """The text names the standing order ("usual for Wednesday please", "comme d'hab pour jeudi")."""
+    return grammar.phrases("usual", lang).search(fold(text)) is not None
 
 
 def _split_conj(part: str, lang: str) -> list[str]:
@@ -67,8 +79,10 @@ def _split_conj(part: str, lang: str) -> list[str]:
             ok = False
         else:
             # Both sides must be items with their own quantity: "boned & rolled 5kg" is one item.
+            # "usual for Wednesday please plus 6 bottles of gin": a repeated order on the left is an item too.
             ok = (_is_item(right, True) or (edit is not None and edit.start() == 0)) and (
                 _is_item(left, True) or (left_edit is not None and _is_item(left, False))
+                or (left.quantity is None and _asks_usual(out[-1], lang))
             )
         if ok:
             out.append(piece)
@@ -128,7 +142,7 @@ def _split_runon(part: str, lang: str) -> list[str]:
         if depth[p] > 0:
             continue  # inside a note: "(cerca de 3 kg cada)"
         prev = fold(toks[p - 1])
-        if prev in ("x", "×", "-", "/", "or", "ou", "o", "a", "no", "n", "#") or _DIGIT_FIRST.match(prev):
+        if prev in _NO_CUT_AFTER or _DIGIT_FIRST.match(prev):
             continue
         left = lines.read(" ".join(toks[max(cuts[-1], p - MAX_ITEM_TOKENS) : p]), lang)
         right = lines.read(" ".join(toks[p : max(following[p], p + 2)]), lang)
@@ -148,6 +162,9 @@ def segments(text: str, lang: str) -> list[str]:
         line = _BULLET.sub("", line).strip()
         if not line:
             continue
+        # "4 douz. de fines de claire", "3 cx. de limão": the stop ends an abbreviated unit, not the item.
+        if ". " in line:
+            line = _UNIT_STOP.sub(lambda m: f"{m.group(1)}{m.group(2)} " if unit_word(fold(m.group(2))) else m.group(0), line)
         # Commas and stops inside parentheses belong to a note on the item, not between items.
         if "(" in line:
             line = _PARENS.sub(lambda m: m.group(0).replace(",", "\u201a").replace(". ", "\u2024 ").replace("? ", "\u2047 "), line)

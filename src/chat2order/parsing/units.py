@@ -128,10 +128,22 @@ def unit_word(word: str) -> tuple[str, str] | None:
     hit = _word_table().get(key)
     if hit:
         return hit
+    if key in _function_words():
+        # "on a du stock": pint reads "du" as a unit of mass; a word of the language is never a unit.
+        return None
     canon = _pint_unit(key)
     if canon:
         return ("measure", canon)
     return None
+
+
+@cache
+def _function_words() -> frozenset[str]:
+    """Filler words of all five languages (models/lexicon/grammar.toml) that the packaging table lacks."""
+    with open(MODELS_DIR / "lexicon" / "grammar.toml", "rb") as fh:
+        filler = tomllib.load(fh)["filler"]
+    table = _word_table()
+    return frozenset(fold(w) for words in filler.values() for w in words if fold(w) not in table)
 
 
 @lru_cache(maxsize=65536)

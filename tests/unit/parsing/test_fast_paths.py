@@ -152,8 +152,8 @@ def test_respelling_memo_gives_the_swapped_spelling(words: list[str]) -> None:
 _PLAIN_NOT_QUANTITY = re.compile(
     r"\d{1,2}\s*[:h]\s*\d{2}|\d{1,2}\s*(?:am|pm|h)\b|\d{1,2}h\s*-\s*\d{1,2}h"
     r"|(?:at|as|às|las|alle|ore|à|a las|before|after|antes de las|depois das|entre las|y las|e as)\s+\d{1,2}\b"
-    r"|[$£€]\s*\d[\d,.]*|\d[\d,.]*\s*(?:€|eur|euros|dollars|usd|gbp)\b"
-    r"|\d+\s*(?:ct|count|st|nd|rd|th|º|ª|°)\b|\d+\s*x\s*\d+(?![\w.,]*\s*(?:kg|lb|g|#))"
+    r"|[$£€]\s*\d[\d,.]*|\d[\d,.]*\s*(?:€|£|eur|euros|dollars|usd|gbp)(?!\w)"
+    r"|\d+\s*(?:ct|count|st|nd|rd|th|º|ª|°)\b|\d{1,3}\s*x\s*\d+(?![\w.,]*\s*(?:kg|lb|g|#))"
     r"|\d+\s*/\s*\d+\s*/\s*\d+|\d{4,}|\d+(?:[\s.-]\d+){2,}|\d+\s*%"
     r"|(?:the|invoice|fatura|fattura|factura|facture|n\.|no\.|nº|#)\s*\d+"
     r"|\b\d+\s*(?:people|pessoas|personas|persone|couverts|covers|pax|pizze|pizzas)\b"
