@@ -21,8 +21,8 @@ import smtplib
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from chat2order.notify import Outgoing, PermanentSendError, Sent, TransientSendError
@@ -123,46 +123,21 @@ class SmtpSender:
                 try:
                     code, response = smtp.mail(envelope_from)
                 except (OSError, smtplib.SMTPException):
-                    code = 421  # the relay closed the kept connection: nothing was handed over
+                    code, response = 421, b""  # the relay closed the kept connection: nothing was handed over
                 if code == 421:
                     smtp.close()
                     smtp = None
+                elif code != 250:
+                    _quietly_close(smtp)
+                    raise _refusal(code, response)
             if smtp is None:
                 smtp = self._open()
-                code, response = self._conversation_step(smtp, lambda: smtp.mail(envelope_from), data_sent=False)
-            sent = self._finish(smtp, msg, email.as_bytes(), code, response)
+                _step(smtp, lambda: smtp.mail(envelope_from), ok=(250,))
+            _step(smtp, lambda: smtp.rcpt(msg.to), ok=(250, 251))
+            response = _step(smtp, lambda: smtp.data(email.as_bytes()), ok=(250,), data_sent=True)
             self._kept, self._used_at = smtp, time.monotonic()
-            return sent
-
-    def _finish(self, smtp: smtplib.SMTP, msg: Outgoing, data: bytes, code: int, response: bytes) -> Sent:
-        """RCPT and DATA after MAIL answered `code`; closes the connection on any failure."""
-        if code != 250:
-            _quietly_close(smtp)
-            raise _refusal(code, response)
-        code, response = self._conversation_step(smtp, lambda: smtp.rcpt(msg.to), data_sent=False)
-        if code not in (250, 251):
-            _quietly_close(smtp)
-            raise _refusal(code, response)
-        code, response = self._conversation_step(smtp, lambda: smtp.data(data), data_sent=True)
-        if code != 250:
-            _quietly_close(smtp)
-            raise _refusal(code, response)
         detail = response.decode("utf-8", "replace") if isinstance(response, bytes) else str(response)
         return Sent(provider_id=msg.message_id or f"smtp:{msg.outbox_id}", detail=detail)
-
-    @staticmethod
-    def _conversation_step(smtp: smtplib.SMTP, step: Any, *, data_sent: bool) -> tuple[int, bytes]:
-        try:
-            code, response = step()
-        except smtplib.SMTPResponseException as exc:
-            # A definite answer (e.g. DATA refused before any content): not ambiguous.
-            _quietly_close(smtp)
-            raise _refusal(exc.smtp_code, exc.smtp_error) from exc
-        except (TimeoutError, OSError, smtplib.SMTPException) as exc:
-            _quietly_close(smtp)
-            # Lost during DATA: the relay may have queued it; the next attempt resends with the same Message-ID.
-            raise TransientSendError(f"connection lost: {exc}", ambiguous=data_sent) from exc
-        return int(code), response
 
     def close(self) -> None:
         with self._lock:
@@ -172,6 +147,25 @@ class SmtpSender:
 
     def find_sent(self, msg: Outgoing) -> str | None:
         return None
+
+
+def _step(smtp: smtplib.SMTP, command: Callable[[], tuple[int, bytes]], *, ok: tuple[int, ...],
+          data_sent: bool = False) -> bytes:
+    """Run one SMTP command; any answer but `ok`, or a lost connection, closes the connection and raises."""
+    try:
+        code, response = command()
+    except smtplib.SMTPResponseException as exc:
+        # A definite answer (e.g. DATA refused before any content): not ambiguous.
+        _quietly_close(smtp)
+        raise _refusal(exc.smtp_code, exc.smtp_error) from exc
+    except (TimeoutError, OSError, smtplib.SMTPException) as exc:
+        _quietly_close(smtp)
+        # Lost during DATA: the relay may have queued it; the next attempt resends with the same Message-ID.
+        raise TransientSendError(f"connection lost: {exc}", ambiguous=data_sent) from exc
+    if code not in ok:
+        _quietly_close(smtp)
+        raise _refusal(code, response)
+    return response
 
 
 def _refusal(code: int, response: bytes | str) -> Exception:

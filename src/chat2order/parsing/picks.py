@@ -10,30 +10,29 @@ its confidence), which they only read: they take its answer and the catalog inde
 from __future__ import annotations
 
 import re
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from chat2order.parsing import grammar, lines
 from chat2order.parsing.units import fold
 
 _CODE = re.compile(r"(?<![\w-])[A-Za-z0-9][A-Za-z0-9-]{2,}[A-Za-z0-9](?![\w-])")
 _CODE_SPLIT = re.compile(r"\s*(?:,|;|\+|&|\band\b|\be\b|\bet\b|\by\b)\s*", re.IGNORECASE)
-# Item codes per catalog index (the index is built once per supplier and reused); checked by identity.
-_CODES_SEEN: dict[int, tuple[object, dict[str, str]]] = {}
+# Item codes per catalog index (the index is built once per supplier and reused), as `resolve._RESPELT`: a new
+# catalog version is a new index and starts afresh, and a dropped index takes its codes with it.
+_CODES_SEEN: WeakKeyDictionary[Any, dict[str, str]] = WeakKeyDictionary()
 
 
-def item_codes(index: object) -> dict[str, str]:
+def item_codes(index: Any) -> dict[str, str]:
     """The catalog's item codes a chef could quote, lower-cased: five digits or more ("1500" is more likely
     1500 g than an item), or letters and digits."""
-    cached = _CODES_SEEN.get(id(index))
-    if cached is not None and cached[0] is index:
-        return cached[1]
-    codes = {
-        sku.lower(): sku for sku in index.by_sku  # type: ignore[attr-defined]
-        if (sku.isdigit() and len(sku) >= 5)
-        or (len(sku) >= 4 and any(ch.isdigit() for ch in sku) and any(ch.isalpha() for ch in sku))
-    }
-    if len(_CODES_SEEN) >= 64:
-        _CODES_SEEN.clear()
-    _CODES_SEEN[id(index)] = (index, codes)
+    codes = _CODES_SEEN.get(index)
+    if codes is None:
+        codes = _CODES_SEEN[index] = {
+            sku.lower(): sku for sku in index.by_sku
+            if (sku.isdigit() and len(sku) >= 5)
+            or (len(sku) >= 4 and any(ch.isdigit() for ch in sku) and any(ch.isalpha() for ch in sku))
+        }
     return codes
 
 
